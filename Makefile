@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test venv clean
+.PHONY: test venv up demo clean
 
 venv: $(STAMP)
 
@@ -16,6 +16,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# The whole choreography locally: emulators + Functions host running this app (Ctrl-C stops it).
+up: $(STAMP)
+	$(BIN)/python -m devstack up $(ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache

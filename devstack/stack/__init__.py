@@ -1,0 +1,1 @@
+"""`python -m devstack up`: the whole local stack — emulators plus the Functions host running the app."""

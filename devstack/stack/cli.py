@@ -1,0 +1,92 @@
+"""`python -m devstack up`: start Service Bus, Cosmos DB, Event Grid and the Functions host together."""
+from __future__ import annotations
+
+import argparse
+import shutil
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from devstack.stack.app_settings import local_values
+from devstack.stack.services import stack_services
+from devstack.stack.settings import Ports, StackSettings
+from devstack.stack.supervisor import StackError, Supervisor
+
+COLOURS = {"servicebus": "cyan", "cosmos": "green", "eventgrid": "magenta", "host": "yellow",
+           "devstack": "bold white"}
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    """Flags of `up`."""
+    defaults = Ports()
+    parser = argparse.ArgumentParser(prog="python -m devstack up", description=__doc__)
+    parser.add_argument("--app", type=Path, default=Path.cwd(), help="app folder (function_app.py)")
+    parser.add_argument("--data-dir", type=Path, default=Path(".devstack"), help="where state persists")
+    parser.add_argument("--reset", action="store_true", help="delete the data folder first")
+    for name, port in defaults.by_service().items():
+        parser.add_argument(f"--{name}-port", type=int, default=port, help=f"default {port}")
+    parser.add_argument("--eventgrid-time-scale", type=float, default=1.0,
+                        help="multiplies Event Grid's retry back-off (e.g. 0.01 for fast retries)")
+    parser.add_argument("--log-level", default="INFO")
+    return parser.parse_args(argv)
+
+
+def settings_from(args: argparse.Namespace) -> StackSettings:
+    """StackSettings from flags plus the app's local settings."""
+    app_dir = args.app.resolve()
+    ports = Ports(args.servicebus_port, args.cosmos_port, args.eventgrid_port, args.host_port)
+    return StackSettings(app_dir=app_dir, data_dir=args.data_dir.resolve(), ports=ports,
+                         eventgrid_time_scale=args.eventgrid_time_scale,
+                         app_settings=local_values(app_dir), log_level=args.log_level)
+
+
+def print_summary(console: Console, settings: StackSettings) -> None:
+    """Endpoints and the connection settings a client (or `func start`) would use."""
+    table = Table(title="devstack is up — Ctrl-C stops everything", show_header=False)
+    for name, url in settings.endpoints().items():
+        table.add_row(f"[{COLOURS[name]}]{name}[/]", url)
+    for key, value in settings.connection_settings().items():
+        table.add_row(key, value)
+    table.add_row("data", str(settings.data_dir))
+    console.print(table)
+
+
+def main(argv: list[str]) -> int:
+    """Run the stack in the foreground until Ctrl-C/SIGTERM or until a child dies."""
+    args = parse_args(argv)
+    settings = settings_from(args)
+    console = Console(highlight=False)
+    lock = threading.Lock()
+
+    def sink(name: str, line: str) -> None:
+        with lock:
+            console.print(f"[{COLOURS.get(name, 'white')}]{name:>10} |[/] {escape(line)}", soft_wrap=True)
+
+    if args.reset and settings.data_dir.exists():
+        shutil.rmtree(settings.data_dir)
+    supervisor = Supervisor(stack_services(settings), sink, settings.bind)
+    stop = threading.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: stop.set())
+    try:
+        supervisor.start()
+    except StackError as exc:
+        console.print(f"[bold red]devstack up failed:[/] {escape(str(exc))}")
+        return 2
+    print_summary(console, settings)
+    died = supervisor.first_exit(stop_event=stop)
+    if died is not None:
+        sink("devstack", f"{died.spec.name} exited with code {died.proc.returncode}; stopping the stack")
+    else:
+        sink("devstack", "stopping (host first, then the emulators)")
+    supervisor.stop()
+    return 1 if died is not None else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,53 @@
+"""The four child processes of a local stack: their command lines and environments."""
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+from devstack.stack.settings import EVENTGRID_KEY, StackSettings
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One child: ``python -m devstack <argv>``, listening on ``port`` when healthy."""
+
+    name: str
+    argv: list[str]
+    port: int
+    env: dict[str, str] = field(default_factory=dict)
+
+    def command(self) -> list[str]:
+        """The full command line."""
+        return [sys.executable, "-m", "devstack", *self.argv]
+
+
+def stack_services(settings: StackSettings) -> list[ServiceSpec]:
+    """Service Bus, Cosmos DB, Event Grid, then the Functions host, each with its own data folder."""
+    data, ports, common = settings.data_dir, settings.ports, ["--host", settings.bind,
+                                                             "--log-level", settings.log_level]
+    # Event Grid's subscription endpoint (resources/eventgrid.json) names the host's port and the
+    # topic key through ${FUNCTIONS_PORT} / ${EVENTGRID_TOPIC_KEY}, so one file serves any port choice.
+    eventgrid_env = {"FUNCTIONS_PORT": str(ports.host), "EVENTGRID_TOPIC_KEY": EVENTGRID_KEY}
+    # Real environment variables win over local.settings.json in the host, as in `func start`;
+    # the stack's own connection settings must win over a user's local.settings.json too.
+    host_env = {**settings.connection_settings(), **settings.app_settings}
+    return [
+        ServiceSpec("servicebus", ["servicebus", "--port", str(ports.servicebus), *common,
+                                   "--config", str(settings.resource(settings.servicebus_config, "Config.json")),
+                                   "--data-dir", str(data / "servicebus")], ports.servicebus),
+        ServiceSpec("cosmos", ["cosmos", "--port", str(ports.cosmos), *common,
+                               "--provision", str(settings.resource(settings.cosmos_provision, "cosmos.json")),
+                               "--data-dir", str(data / "cosmos")], ports.cosmos),
+        ServiceSpec("eventgrid", ["eventgrid", "--port", str(ports.eventgrid), *common,
+                                  "--config", str(settings.resource(settings.eventgrid_config, "eventgrid.json")),
+                                  "--time-scale", str(settings.eventgrid_time_scale),
+                                  "--data-dir", str(data / "eventgrid")], ports.eventgrid, eventgrid_env),
+        ServiceSpec("host", ["host", "--app", str(settings.app_dir), "--port", str(ports.host), *common],
+                    ports.host, host_env),
+    ]
+
+
+def child_environment(spec: ServiceSpec) -> dict[str, str]:
+    """The child's environment: ours, unbuffered output, plus the spec's own variables."""
+    return {**os.environ, "PYTHONUNBUFFERED": "1", **spec.env}
