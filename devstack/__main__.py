@@ -14,6 +14,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "eventgrid": ("devstack.eventgrid.cli", "Event Grid: topics and webhook delivery"),
     "host": ("devstack.functions_host.cli", "Functions host: runs function_app.py"),
     "up": ("devstack.stack.cli", "the whole stack: the three emulators and the host running this app"),
+    "demo": ("devstack.demo.cli", "submit deliveries to a running stack (or start one) and show the outcome"),
+    "status": ("devstack.demo.status", "show one delivery: python -m devstack status <deliveryId>"),
 }
 
 

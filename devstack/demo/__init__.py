@@ -1,0 +1,1 @@
+"""`python -m devstack demo`: drive the running app through its HTTP API and show what happens."""
