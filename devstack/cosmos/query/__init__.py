@@ -1,0 +1,13 @@
+"""Cosmos DB NoSQL query language (a documented subset) for the devstack Cosmos emulator.
+
+Pure Python, no I/O: ``parse_query`` turns text into a checked syntax tree, ``execute_query`` runs
+it over documents. Supported grammar and semantics: docs/cosmos-query.md.
+"""
+from __future__ import annotations
+
+from .errors import QueryError
+from .executor import execute_query
+from .nodes import Query
+from .parser import parse_query
+
+__all__ = ["Query", "QueryError", "execute_query", "parse_query"]

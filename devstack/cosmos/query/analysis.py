@@ -1,0 +1,102 @@
+"""Checks a parsed query the way Cosmos DB does before running it.
+
+Every identifier must be the FROM alias; aggregates may appear only in the projection; with GROUP
+BY (or an aggregate) the projection may use the alias only inside an aggregate or inside an
+expression that is grouped on (https://learn.microsoft.com/azure/cosmos-db/nosql/query/group-by).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from .errors import QueryError, unsupported
+from .functions import AGGREGATES
+from .nodes import Call, Expr, Ident, Member, Query, SelectItem, children, walk
+
+
+def check_query(query: Query) -> None:
+    """Raise QueryError for the first semantic problem in ``query``."""
+    if query.select_star and query.source is None:
+        raise QueryError("'SELECT *' is not valid if FROM clause is omitted", query.select_pos)
+    _check_scope(query)
+    _check_aggregate_placement(query)
+    if is_grouped(query):
+        _check_grouping(query)
+    output_names(query.items)
+
+
+def is_grouped(query: Query) -> bool:
+    """True when rows are folded into groups: GROUP BY, or an aggregate in the projection."""
+    projected = [item.expr for item in query.items] + ([query.select_value] if query.select_value else [])
+    return bool(query.group_by) or any(_aggregates_in(expr) for expr in projected)
+
+
+def output_names(items: Iterable[SelectItem]) -> list[str]:
+    """Property names of a select list: the alias, else the last property name, else $1, $2, ...
+
+    Cosmos DB names an unaliased projection after the property it reads (``c.a.b`` gives ``b``)
+    and numbers the rest; two items with one name are an error.
+    """
+    names: list[str] = []
+    unnamed = 0
+    for item in items:
+        if item.alias is not None:
+            name = item.alias
+        elif isinstance(item.expr, Member):
+            name = item.expr.name
+        elif isinstance(item.expr, Ident):
+            name = item.expr.name
+        else:
+            unnamed += 1
+            name = f"${unnamed}"
+        if name in names:
+            raise QueryError(f"duplicate property name '{name}' in the select list", item.pos)
+        names.append(name)
+    return names
+
+
+def _check_scope(query: Query) -> None:
+    alias = query.from_alias
+    for expr in query.expressions():
+        for node in walk(expr):
+            if isinstance(node, Ident) and node.name != alias:
+                raise QueryError(f"identifier '{node.name}' could not be resolved", node.pos)
+
+
+def _aggregates_in(expr: Expr) -> list[Call]:
+    return [node for node in walk(expr) if isinstance(node, Call) and node.name in AGGREGATES]
+
+
+def _check_aggregate_placement(query: Query) -> None:
+    elsewhere = [query.where, query.top, query.offset, query.limit, *query.group_by]
+    elsewhere += [key.expr for key in query.order_by]
+    for expr in elsewhere:
+        if expr is not None and _aggregates_in(expr):
+            call = _aggregates_in(expr)[0]
+            raise QueryError(f"aggregate {call.name} is only allowed in the select list", call.pos)
+    for expr in [item.expr for item in query.items] + ([query.select_value] if query.select_value else []):
+        for call in _aggregates_in(expr):
+            nested = [inner for arg in call.args for inner in _aggregates_in(arg)]
+            if nested:
+                inner = nested[0]
+                raise QueryError(f"aggregate {inner.name} cannot be nested in another aggregate", inner.pos)
+
+
+def _check_grouping(query: Query) -> None:
+    if query.select_star:
+        raise QueryError("'SELECT *' is not valid with GROUP BY or aggregates", query.select_pos)
+    if query.order_by:
+        raise unsupported("ORDER BY with GROUP BY or aggregates", query.order_by[0].expr.pos)
+    projected = [item.expr for item in query.items] + ([query.select_value] if query.select_value else [])
+    for expr in projected:
+        _check_grouped_expr(expr, query.group_by)
+
+
+def _check_grouped_expr(expr: Expr, keys: tuple[Expr, ...]) -> None:
+    if expr in keys or (isinstance(expr, Call) and expr.name in AGGREGATES):
+        return
+    if isinstance(expr, Ident):
+        raise QueryError(
+            f"'{expr.name}' in the select list must be in an aggregate or in the GROUP BY clause", expr.pos
+        )
+    for child in children(expr):
+        _check_grouped_expr(child, keys)
