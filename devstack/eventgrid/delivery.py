@@ -1,0 +1,256 @@
+"""The dispatcher: validates webhook endpoints, then delivers queued events with retries.
+
+Delivery follows "Webhook event delivery" and "Event Grid message delivery and retry"
+(https://learn.microsoft.com/azure/event-grid/webhook-event-delivery,
+https://learn.microsoft.com/azure/event-grid/delivery-and-retry): one event per POST (Event Grid
+schema: a JSON array holding that one event; CloudEvents: the event object in structured mode), the
+``aeg-*`` headers, a 30 s answer deadline, and the retry decisions of ``core.retry``.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from collections.abc import Callable, Coroutine
+from datetime import datetime, timezone
+from typing import Any
+
+import aiohttp
+
+from devstack.eventgrid.core.config import CLOUD_EVENT_SCHEMA, EventGridConfig, Subscription, Topic
+from devstack.eventgrid.core.events import topic_resource_id
+from devstack.eventgrid.core.retry import TTL_REASON, Outcome, RetryPlanner
+from devstack.eventgrid.store.outbox import Delivery, Outbox
+
+log = logging.getLogger(__name__)
+
+VALIDATION_EVENT_TYPE = "Microsoft.EventGrid.SubscriptionValidationEvent"
+REQUEST_ORIGIN = "eventgrid.azure.net"  # what Event Grid sends in WebHook-Request-Origin
+MISSING_SUBSCRIPTION_REASON = "SubscriptionNotFound"
+
+
+def delivery_headers(topic: Topic, sub: Subscription, event_type: str, delivery_count: int,
+                     data_version: str) -> dict[str, str]:
+    """The headers Event Grid puts on every webhook request."""
+    cloud = topic.input_schema == CLOUD_EVENT_SCHEMA
+    headers = {
+        "Content-Type": "application/cloudevents+json; charset=utf-8" if cloud
+        else "application/json; charset=utf-8",
+        "aeg-event-type": event_type,
+        # Event Grid sends the subscription name upper-cased.
+        "aeg-subscription-name": sub.name.upper(),
+        "aeg-delivery-count": str(delivery_count),
+        # Event Grid schema: the metadata version; CloudEvents: the spec version.
+        "aeg-metadata-version": "1.0" if cloud else "1",
+    }
+    if not cloud:
+        headers["aeg-data-version"] = data_version  # not applicable to CloudEvents
+    return headers
+
+
+class Dispatcher:
+    """Runs the handshakes and the delivery loop until ``stop``."""
+
+    def __init__(self, config: EventGridConfig, outbox: Outbox, planner: RetryPlanner,
+                 clock: Callable[[], float], *, concurrency: int = 16, timeout: float = 30.0) -> None:
+        self._config, self._outbox, self._planner, self._clock = config, outbox, planner, clock
+        self._concurrency, self._timeout = concurrency, timeout
+        self._active: set[tuple[str, str]] = set()
+        self._inflight: set[int] = set()
+        self._wakeup = asyncio.Event()
+        self._stopping = False
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._session: aiohttp.ClientSession | None = None
+
+    def wake(self) -> None:
+        """Look for due deliveries now (called after a publish)."""
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        """Start the handshakes and deliver until stopped."""
+        self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
+        self._drop_undeclared()
+        for topic in self._config.topics:
+            for sub in topic.subscriptions:
+                if self._outbox.is_validated(topic.name, sub.name, sub.endpoint_url):
+                    self._active.add((topic.name, sub.name))
+                else:
+                    self._spawn(self._handshake_loop(topic, sub))
+        try:
+            while not self._stopping:
+                await self._dispatch_due()
+        finally:
+            await self._shutdown()
+
+    def _drop_undeclared(self) -> None:
+        """Dead-letter rows queued for subscriptions the config no longer declares."""
+        for topic_name, sub_name in self._outbox.pending_subscriptions():
+            topic = self._config.topic(topic_name)
+            if topic is None or topic.subscription(sub_name) is None:
+                count = self._outbox.expire_pending(topic_name, sub_name, float("inf"),
+                                                    MISSING_SUBSCRIPTION_REASON, self._clock())
+                log.warning("dead-lettered %d event(s) queued for %s/%s, which is no longer declared",
+                            count, topic_name, sub_name)
+
+    async def stop(self) -> None:
+        """Stop looping; in-flight attempts are abandoned and stay queued for the next start."""
+        self._stopping = True
+        self._wakeup.set()
+
+    async def _dispatch_due(self) -> None:
+        free = self._concurrency - len(self._inflight)
+        now = self._clock()
+        rows = self._outbox.due(now, free, self._inflight, self._active) if free > 0 else []
+        for row in rows:
+            self._start_attempt(row)
+        if rows:
+            return
+        next_at = self._outbox.next_due_at(self._active)
+        delay = 1.0 if next_at is None else min(1.0, max(0.0, next_at - now))
+        # Everything due is in flight (or no slot is free): wait for an attempt to finish.
+        await self._sleep(delay if delay > 0 else 0.5)
+
+    def _start_attempt(self, row: Delivery) -> None:
+        topic = self._config.topic(row.topic)
+        sub = topic.subscription(row.subscription) if topic else None
+        if topic is None or sub is None:  # only active (declared) pairs are ever due
+            return
+        self._inflight.add(row.id)
+        self._spawn(self._attempt(topic, sub, row))
+
+    async def _attempt(self, topic: Topic, sub: Subscription, row: Delivery) -> None:
+        try:
+            outcome = await self._post_event(topic, sub, row)
+            now, attempts = self._clock(), row.attempts + 1
+            decision = self._planner.decide(outcome, attempts, row.enqueued_at, now, sub.retry_policy)
+            if decision.delivered:
+                self._outbox.delivered(row.id)
+                log.info("delivered event %s to %s/%s (attempt %d)", row.event_id, topic.name, sub.name, attempts)
+            elif decision.retry_at is not None:
+                self._outbox.failed_attempt(row.id, attempts, outcome.describe(), outcome.status, now,
+                                            decision.retry_at)
+                log.info("event %s to %s/%s failed (%s), retry in %.2fs", row.event_id, topic.name, sub.name,
+                         outcome.describe(), decision.retry_at - now)
+            else:
+                self._outbox.dead_letter(row.id, attempts, decision.reason or "", outcome.describe(),
+                                         outcome.status, now)
+                log.warning("dead-lettered event %s for %s/%s: %s after %d attempt(s), last outcome %s",
+                            row.event_id, topic.name, sub.name, decision.reason, attempts, outcome.describe())
+        finally:
+            self._inflight.discard(row.id)
+            self._wakeup.set()
+
+    async def _post_event(self, topic: Topic, sub: Subscription, row: Delivery) -> Outcome:
+        cloud = topic.input_schema == CLOUD_EVENT_SCHEMA
+        body = json.dumps(row.event if cloud else [row.event])
+        headers = delivery_headers(topic, sub, "Notification", row.attempts, row.data_version)
+        return await self._post(sub.endpoint_url, body, headers)
+
+    async def _post(self, url: str, body: str, headers: dict[str, str]) -> Outcome:
+        assert self._session is not None
+        try:
+            async with self._session.post(url, data=body.encode(), headers=headers) as response:
+                await response.read()
+                return Outcome(response.status)
+        except asyncio.TimeoutError:
+            return Outcome(None, "TimedOut")
+        except aiohttp.ClientConnectionError as exc:
+            return Outcome(None, f"ConnectionFailed: {exc}"[:200])
+        except aiohttp.ClientError as exc:
+            return Outcome(None, f"GenericError: {exc}"[:200])
+
+    async def _handshake_loop(self, topic: Topic, sub: Subscription) -> None:
+        """Repeat the handshake with back-off until the endpoint answers it (it may start later)."""
+        tries = 0
+        while not self._stopping:
+            ok, detail = await self._handshake(topic, sub)
+            if ok:
+                self._outbox.mark_validated(topic.name, sub.name, sub.endpoint_url, self._clock())
+                self._active.add((topic.name, sub.name))
+                log.info("subscription %s/%s validated by %s", topic.name, sub.name, sub.endpoint_url)
+                self._wakeup.set()
+                return
+            tries += 1
+            if tries == 1 or tries % 20 == 0:
+                log.warning("subscription %s/%s not validated yet (%s, try %d); events wait for it",
+                            topic.name, sub.name, detail, tries)
+            self._expire_waiting(topic, sub)
+            await self._sleep(self._handshake_delay(tries), wake_on_publish=False)
+
+    def _handshake_delay(self, tries: int) -> float:
+        # 0.25 s doubling to 5 s, scaled like every other delay, but never a busy loop.
+        return max(0.05, min(0.25 * 2 ** (tries - 1), 5.0) * self._planner.time_scale)
+
+    def _expire_waiting(self, topic: Topic, sub: Subscription) -> None:
+        """Dead-letter events that outlived their TTL while the endpoint was not validated."""
+        cutoff = self._clock() - self._planner.ttl_seconds(sub.retry_policy)
+        expired = self._outbox.expire_pending(topic.name, sub.name, cutoff, TTL_REASON, self._clock())
+        if expired:
+            log.warning("dead-lettered %d event(s) for %s/%s: %s", expired, topic.name, sub.name, TTL_REASON)
+
+    async def _handshake(self, topic: Topic, sub: Subscription) -> tuple[bool, str]:
+        if topic.input_schema == CLOUD_EVENT_SCHEMA:
+            return await self._options_handshake(sub)
+        return await self._validation_handshake(topic, sub)
+
+    async def _validation_handshake(self, topic: Topic, sub: Subscription) -> tuple[bool, str]:
+        """Event Grid schema: POST a SubscriptionValidationEvent; the endpoint echoes the code."""
+        code = str(uuid.uuid4())
+        event = {"id": str(uuid.uuid4()), "topic": topic_resource_id(topic.name), "subject": "",
+                 "data": {"validationCode": code}, "eventType": VALIDATION_EVENT_TYPE,
+                 "eventTime": datetime.now(timezone.utc).isoformat(), "metadataVersion": "1",
+                 "dataVersion": "1"}
+        headers = delivery_headers(topic, sub, "SubscriptionValidation", 0, "1")
+        assert self._session is not None
+        try:
+            async with self._session.post(sub.endpoint_url, data=json.dumps([event]).encode(),
+                                          headers=headers) as response:
+                text = await response.text()
+                if response.status != 200:
+                    return False, f"HTTP {response.status}"
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            return False, f"{type(exc).__name__}: {exc}"
+        try:
+            answer = json.loads(text)
+        except json.JSONDecodeError:
+            return False, "answer is not JSON"
+        got = answer.get("validationResponse") if isinstance(answer, dict) else None
+        return (got == code, "ok" if got == code else f"validationResponse {got!r} does not echo the code")
+
+    async def _options_handshake(self, sub: Subscription) -> tuple[bool, str]:
+        """CloudEvents abuse protection: OPTIONS with WebHook-Request-Origin, expect it allowed."""
+        assert self._session is not None
+        headers = {"WebHook-Request-Origin": REQUEST_ORIGIN}
+        try:
+            async with self._session.options(sub.endpoint_url, headers=headers) as response:
+                await response.read()
+                allowed = response.headers.get("WebHook-Allowed-Origin", "")
+                if response.status != 200:
+                    return False, f"HTTP {response.status}"
+        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+            return False, f"{type(exc).__name__}: {exc}"
+        ok = allowed.strip() in (REQUEST_ORIGIN, "*")
+        return ok, "ok" if ok else f"WebHook-Allowed-Origin is {allowed!r}"
+
+    async def _sleep(self, seconds: float, wake_on_publish: bool = True) -> None:
+        if not wake_on_publish:
+            await asyncio.sleep(seconds)
+            return
+        try:
+            await asyncio.wait_for(self._wakeup.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+        self._wakeup.clear()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _shutdown(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._session is not None:
+            await self._session.close()
