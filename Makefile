@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test venv up demo clean
+.PHONY: test venv up demo check-functions clean
 
 venv: $(STAMP)
 
@@ -21,5 +21,10 @@ test: $(STAMP)
 up: $(STAMP)
 	$(BIN)/python -m devstack up $(ARGS)
 
+# Index the app with the Azure Python worker's own indexer (azure-functions-runtime, Python 3.13,
+# in .venv-indexer, built on first use). Without Python 3.13: "skipped: no Python 3.13", exit 0.
+check-functions:
+	$(PYTHON) tools/check_functions.py $(ARGS)
+
 clean:
-	rm -rf $(VENV) .pytest_cache
+	rm -rf $(VENV) .venv-indexer .pytest_cache
