@@ -1,0 +1,112 @@
+"""Composition root: builds each port once per process, lazily — never at import (costly on cold start).
+
+Triggers call ``dependencies()``; tests call ``install(in_memory(...))`` to run the same triggers on fakes.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from datetime import datetime, timezone
+from functools import cached_property
+
+from adapters.drone_repository import DroneRepository
+from adapters.ports import Clock, DocumentContainer, EventPublisher, MessageBus
+from adapters.repositories import DeadLetterRepository, DeliveryRepository, IngestionRepository, PackageRepository
+from adapters.settings import Settings
+from contracts.names import (
+    DEADLETTERS_CONTAINER, DELIVERIES_CONTAINER, DRONES_CONTAINER, PACKAGES_CONTAINER, REQUESTS_CONTAINER,
+)
+
+PARTITION_KEYS = {DRONES_CONTAINER: "/fleetId"}  # every other container is partitioned by /id (DESIGN.md "Data")
+
+
+def utc_now() -> datetime:
+    """The production clock."""
+    return datetime.now(timezone.utc)
+
+
+class Dependencies:
+    """Every port and repository the handlers use; each built on first access."""
+
+    def __init__(self, settings: Settings, bus: Callable[[], MessageBus], events: Callable[[], EventPublisher],
+                 container: Callable[[str], DocumentContainer], clock: Clock = utc_now) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._bus, self._events, self._container = bus, events, container
+
+    @cached_property
+    def bus(self) -> MessageBus:
+        """The process-wide Service Bus sender."""
+        return self._bus()
+
+    @cached_property
+    def events(self) -> EventPublisher:
+        """The Event Grid publisher."""
+        return self._events()
+
+    @cached_property
+    def requests(self) -> IngestionRepository:
+        """Ingestion's records."""
+        return IngestionRepository(self._container(REQUESTS_CONTAINER))
+
+    @cached_property
+    def packages(self) -> PackageRepository:
+        """Package's documents."""
+        return PackageRepository(self._container(PACKAGES_CONTAINER))
+
+    @cached_property
+    def drones(self) -> DroneRepository:
+        """Drone Scheduler's documents (the fleet's partition)."""
+        return DroneRepository(self._container(DRONES_CONTAINER), self.settings.fleet_id)
+
+    @cached_property
+    def deliveries(self) -> DeliveryRepository:
+        """Delivery's documents."""
+        return DeliveryRepository(self._container(DELIVERIES_CONTAINER))
+
+    @cached_property
+    def deadletters(self) -> DeadLetterRepository:
+        """Remediation's records."""
+        return DeadLetterRepository(self._container(DEADLETTERS_CONTAINER))
+
+
+_current: Dependencies | None = None
+_lock = threading.Lock()
+
+
+def dependencies() -> Dependencies:
+    """The process-wide dependencies (SDK-backed unless a test installed others)."""
+    global _current
+    with _lock:
+        if _current is None:
+            _current = azure_backed(Settings.from_env())
+        return _current
+
+
+def install(deps: Dependencies | None) -> None:
+    """Replace the process-wide dependencies (tests); None goes back to lazily built SDK-backed ones."""
+    global _current
+    with _lock:
+        _current = deps
+
+
+def azure_backed(settings: Settings) -> Dependencies:
+    """Ports on the Azure SDKs; no client is created until first used."""
+    from adapters.cosmos import CosmosContainers
+    from adapters.eventgrid import EventGridEventPublisher
+    from adapters.servicebus import ServiceBusMessageBus
+    cosmos = CosmosContainers(settings)
+    return Dependencies(settings, lambda: ServiceBusMessageBus(settings), lambda: EventGridEventPublisher(settings),
+                        cosmos.container)
+
+
+def in_memory(settings: Settings | None = None, clock: Clock = utc_now) -> Dependencies:
+    """Ports on the in-memory fakes (unit tests)."""
+    from adapters.memory import InMemoryBus, InMemoryContainer, InMemoryEventPublisher
+    containers: dict[str, InMemoryContainer] = {}
+
+    def container(name: str) -> InMemoryContainer:
+        return containers.setdefault(name, InMemoryContainer(PARTITION_KEYS.get(name, "/id")))
+
+    bus, events = InMemoryBus(), InMemoryEventPublisher()
+    return Dependencies(settings or Settings(), lambda: bus, lambda: events, container, clock)

@@ -1,0 +1,115 @@
+"""DocumentContainer on azure-cosmos (sync SDK): status codes mapped to the port's typed errors."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from azure.cosmos import ContainerProxy, CosmosClient
+from azure.cosmos.exceptions import (
+    CosmosAccessConditionFailedError, CosmosBatchOperationError, CosmosResourceExistsError, CosmosResourceNotFoundError,
+)
+from azure.core import MatchConditions
+
+from adapters.ports import BatchFailed, BatchOperation, Conflict, Document, NotFound, PreconditionFailed
+from adapters.settings import Settings
+
+CONNECTION_SETTING = "CosmosDBConnection"
+
+
+class CosmosContainer:
+    """One Cosmos DB container; the partition key value of writes comes from the document itself."""
+
+    def __init__(self, container: ContainerProxy) -> None:
+        self._container = container
+
+    def read(self, item_id: str, partition_key: str) -> Document | None:
+        """The document, or None if absent."""
+        try:
+            return dict(self._container.read_item(item_id, partition_key=partition_key))
+        except CosmosResourceNotFoundError:
+            return None
+
+    def create(self, document: Document) -> Document:
+        """Create; Conflict if the id exists in that partition."""
+        try:
+            return dict(self._container.create_item(document))
+        except CosmosResourceExistsError as exc:
+            raise Conflict(document["id"]) from exc
+
+    def upsert(self, document: Document) -> Document:
+        """Create or replace unconditionally."""
+        return dict(self._container.upsert_item(document))
+
+    def replace(self, document: Document, if_match: str | None = None) -> Document:
+        """Replace; NotFound, or PreconditionFailed on a stale ETag (HTTP If-Match -> 412)."""
+        condition: dict[str, Any] = {"etag": if_match, "match_condition": MatchConditions.IfNotModified} if if_match else {}
+        try:
+            return dict(self._container.replace_item(document["id"], document, **condition))
+        except CosmosResourceNotFoundError as exc:
+            raise NotFound(document["id"]) from exc
+        except CosmosAccessConditionFailedError as exc:
+            raise PreconditionFailed(document["id"]) from exc
+
+    def delete(self, item_id: str, partition_key: str) -> None:
+        """Delete; NotFound if absent."""
+        try:
+            self._container.delete_item(item_id, partition_key=partition_key)
+        except CosmosResourceNotFoundError as exc:
+            raise NotFound(item_id) from exc
+
+    def query_kind(self, partition_key: str, kind: str) -> list[Document]:
+        """Every document of one kind in one partition (a single-partition query)."""
+        items = self._container.query_items("SELECT * FROM c WHERE c.kind = @kind",
+                                            parameters=[{"name": "@kind", "value": kind}], partition_key=partition_key)
+        return [dict(item) for item in items]
+
+    def execute_batch(self, operations: Sequence[BatchOperation], partition_key: str) -> None:
+        """A transactional batch; on failure Cosmos answers 207 and the SDK raises with the failing index."""
+        try:
+            self._container.execute_item_batch([_operation(op) for op in operations], partition_key=partition_key)
+        except CosmosBatchOperationError as exc:
+            index = exc.error_index or 0
+            responses = exc.operation_responses or []
+            status = responses[index].get("statusCode", exc.status_code) if index < len(responses) else exc.status_code
+            raise BatchFailed(index, int(status or 0)) from exc
+
+
+def _operation(op: BatchOperation) -> tuple[Any, ...]:
+    # Shapes documented on ContainerProxy.execute_item_batch (azure-cosmos 4.x).
+    if op.op == "delete":
+        return ("delete", (op.item_id,))
+    if op.op == "replace":
+        return ("replace", (op.item_id, op.document), {"if_match_etag": op.if_match} if op.if_match else {})
+    return (op.op, (op.document,))
+
+
+class CosmosContainers:
+    """Containers of the app's database on one lazily created, process-wide CosmosClient."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: CosmosClient | None = None
+        self._lock = threading.Lock()
+
+    def container(self, name: str) -> CosmosContainer:
+        """A container of the database (containers are provisioned from resources/cosmos.json, not created here)."""
+        return CosmosContainer(self._get_client().get_database_client(self._settings.cosmos_database)
+                               .get_container_client(name))
+
+    def _get_client(self) -> CosmosClient:
+        with self._lock:
+            if self._client is None:
+                self._client = _connect(self._settings)
+            return self._client
+
+
+def _connect(settings: Settings) -> CosmosClient:
+    connection = settings.get(CONNECTION_SETTING)
+    if connection:
+        return CosmosClient.from_connection_string(connection)
+    endpoint = settings.get(f"{CONNECTION_SETTING}__accountEndpoint")
+    if not endpoint:
+        raise RuntimeError(f"set {CONNECTION_SETTING} or {CONNECTION_SETTING}__accountEndpoint")
+    from azure.identity import DefaultAzureCredential  # only on the managed-identity path
+    return CosmosClient(endpoint, credential=DefaultAzureCredential())

@@ -1,0 +1,83 @@
+"""Drone Scheduler's documents (container `drones`, partition key `/fleetId`): drones, reservations and
+ended markers share the fleet's partition so one transactional batch can touch a drone and a reservation."""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from adapters.ports import BatchOperation, Conflict, DocumentContainer
+from contracts.documents import DroneDocument, DroneStatus, EndedMarker, ReservationDocument
+
+RESERVATION_EXISTS = 0   # index of the reservation create in the reserve batch (409: already ours)
+DRONE_CHANGED = 1        # index of the drone replace (412: someone else took it first)
+
+
+def reservation_id(delivery_id: str) -> str:
+    """`reservation:{deliveryId}` (DESIGN.md "Ordering races")."""
+    return f"reservation:{delivery_id}"
+
+
+class DroneRepository:
+    """Drones of one fleet, their reservations and ended-delivery markers."""
+
+    def __init__(self, container: DocumentContainer, fleet_id: str) -> None:
+        self._container = container
+        self.fleet_id = fleet_id
+        self._seeded = False
+
+    def seed_once(self, drones: Iterable[DroneDocument]) -> int:
+        """Create the drones that do not exist yet (idempotent; once per process); returns how many were created."""
+        if self._seeded:
+            return 0
+        created = 0
+        for drone in drones:
+            try:
+                self._container.create(drone.to_json_dict())
+                created += 1
+            except Conflict:
+                pass  # seeded by an earlier process or instance: keep its current state
+        self._seeded = True
+        return created
+
+    def available(self) -> list[tuple[DroneDocument, str]]:
+        """Available drones with their ETags."""
+        docs = self._container.query_kind(self.fleet_id, "drone")
+        drones = [(DroneDocument.model_validate(d), d["_etag"]) for d in docs]
+        return [(d, etag) for d, etag in drones if d.status is DroneStatus.AVAILABLE]
+
+    def drone(self, drone_id: str) -> tuple[DroneDocument, str] | None:
+        """A drone with its ETag, or None."""
+        raw = self._container.read(drone_id, self.fleet_id)
+        return (DroneDocument.model_validate(raw), raw["_etag"]) if raw else None
+
+    def reservation(self, delivery_id: str) -> ReservationDocument | None:
+        """The delivery's reservation, or None."""
+        raw = self._container.read(reservation_id(delivery_id), self.fleet_id)
+        return ReservationDocument.model_validate(raw) if raw else None
+
+    def reserve(self, reservation: ReservationDocument, drone: DroneDocument, etag: str) -> None:
+        """Atomically create the reservation and mark the drone reserved if it is unchanged since read.
+        Raises BatchFailed: index RESERVATION_EXISTS (409) or DRONE_CHANGED (412)."""
+        reserved = drone.model_copy(update={"status": DroneStatus.RESERVED, "reserved_for": reservation.delivery_id})
+        self._container.execute_batch([
+            BatchOperation("create", reservation.id, reservation.to_json_dict()),
+            BatchOperation("replace", drone.id, reserved.to_json_dict(), if_match=etag),
+        ], self.fleet_id)
+
+    def release(self, reservation: ReservationDocument, drone: DroneDocument | None, etag: str | None) -> None:
+        """Atomically delete the reservation and, if the drone is still held for it, make the drone available."""
+        operations = [BatchOperation("delete", reservation.id)]
+        if drone is not None and drone.reserved_for == reservation.delivery_id:
+            freed = drone.model_copy(update={"status": DroneStatus.AVAILABLE, "reserved_for": None})
+            operations.append(BatchOperation("replace", drone.id, freed.to_json_dict(), if_match=etag))
+        self._container.execute_batch(operations, self.fleet_id)
+
+    def is_ended(self, delivery_id: str) -> bool:
+        """True once a terminal event for the delivery was handled here."""
+        return self._container.read(f"ended:{delivery_id}", self.fleet_id) is not None
+
+    def mark_ended(self, delivery_id: str, outcome: str, now: datetime) -> None:
+        """Remember that the delivery ended (idempotent)."""
+        marker = EndedMarker(id=f"ended:{delivery_id}", delivery_id=delivery_id, outcome=outcome,
+                             fleet_id=self.fleet_id, recorded_at=now)
+        self._container.upsert(marker.to_json_dict())

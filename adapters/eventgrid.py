@@ -1,0 +1,45 @@
+"""EventPublisher on azure-eventgrid (sync SDK, Event Grid schema), one client per process, created on first use."""
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+
+from azure.core.credentials import AzureKeyCredential
+from azure.eventgrid import EventGridEvent, EventGridPublisherClient
+
+from adapters.ports import Event
+from adapters.settings import Settings
+
+ENDPOINT_SETTING = "EventGridTopicEndpoint"
+KEY_SETTING = "EventGridTopicKey"
+
+
+class EventGridEventPublisher:
+    """Publishes to the topic in ``EventGridTopicEndpoint`` with ``EventGridTopicKey`` (or managed identity)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: EventGridPublisherClient | None = None
+        self._lock = threading.Lock()
+
+    def publish(self, events: Sequence[Event]) -> None:
+        """Send the events in one request; the topic answers 200 once it accepted them."""
+        self._get_client().send([
+            EventGridEvent(subject=e.subject, event_type=e.event_type, data=e.data, data_version=e.data_version,
+                           id=e.id, event_time=e.event_time)
+            for e in events
+        ])
+
+    def _get_client(self) -> EventGridPublisherClient:
+        with self._lock:
+            if self._client is None:
+                endpoint = self._settings.get(ENDPOINT_SETTING)
+                if not endpoint:
+                    raise RuntimeError(f"set {ENDPOINT_SETTING}")
+                key = self._settings.get(KEY_SETTING)
+                if key:
+                    self._client = EventGridPublisherClient(endpoint, AzureKeyCredential(key))
+                else:
+                    from azure.identity import DefaultAzureCredential  # managed identity (TLS endpoints only)
+                    self._client = EventGridPublisherClient(endpoint, DefaultAzureCredential())
+            return self._client

@@ -1,0 +1,161 @@
+"""In-memory fakes of the ports, with the semantics the SDK-backed adapters have (ETags, 409/412,
+atomic batches, broker duplicate detection) so unit tests exercise the same rules as production."""
+from __future__ import annotations
+
+import copy
+import itertools
+import threading
+from collections.abc import Sequence
+from datetime import datetime, timedelta, timezone
+
+from adapters.ports import (
+    BatchFailed, BatchOperation, Conflict, Document, Event, NotFound, Outgoing, PreconditionFailed,
+)
+
+
+class InMemoryContainer:
+    """A Cosmos container: documents keyed by (partition key value, id), each write gets a new ETag."""
+
+    def __init__(self, partition_key_path: str = "/id") -> None:
+        self._path = partition_key_path.lstrip("/")
+        self._docs: dict[tuple[str, str], Document] = {}
+        self._etags = itertools.count(1)
+        self._lock = threading.RLock()
+
+    def read(self, item_id: str, partition_key: str) -> Document | None:
+        """The document, or None if absent."""
+        with self._lock:
+            doc = self._docs.get((partition_key, item_id))
+            return copy.deepcopy(doc) if doc is not None else None
+
+    def create(self, document: Document) -> Document:
+        """Create; Conflict if the id exists in that partition."""
+        with self._lock:
+            if self._key(document) in self._docs:
+                raise Conflict(document["id"])
+            return self._store(document)
+
+    def upsert(self, document: Document) -> Document:
+        """Create or replace unconditionally."""
+        with self._lock:
+            return self._store(document)
+
+    def replace(self, document: Document, if_match: str | None = None) -> Document:
+        """Replace; NotFound, or PreconditionFailed on a stale ETag."""
+        with self._lock:
+            current = self._docs.get(self._key(document))
+            if current is None:
+                raise NotFound(document["id"])
+            if if_match is not None and current["_etag"] != if_match:
+                raise PreconditionFailed(document["id"])
+            return self._store(document)
+
+    def delete(self, item_id: str, partition_key: str) -> None:
+        """Delete; NotFound if absent."""
+        with self._lock:
+            if self._docs.pop((partition_key, item_id), None) is None:
+                raise NotFound(item_id)
+
+    def query_kind(self, partition_key: str, kind: str) -> list[Document]:
+        """Every document of one kind in one partition."""
+        with self._lock:
+            return [copy.deepcopy(d) for (pk, _), d in self._docs.items() if pk == partition_key and d.get("kind") == kind]
+
+    def execute_batch(self, operations: Sequence[BatchOperation], partition_key: str) -> None:
+        """All or nothing: on the first failure restore the snapshot and raise BatchFailed."""
+        with self._lock:
+            snapshot = dict(self._docs)
+            for index, operation in enumerate(operations):
+                try:
+                    self._apply(operation, partition_key)
+                except (Conflict, NotFound, PreconditionFailed) as exc:
+                    self._docs = snapshot
+                    raise BatchFailed(index, _STATUS[type(exc)]) from exc
+
+    def all(self) -> list[Document]:
+        """Every document (test inspection)."""
+        with self._lock:
+            return [copy.deepcopy(d) for d in self._docs.values()]
+
+    def _apply(self, operation: BatchOperation, partition_key: str) -> None:
+        if operation.op == "delete":
+            self.delete(operation.item_id, partition_key)
+        elif operation.op == "create":
+            self.create(operation.document or {})
+        elif operation.op == "upsert":
+            self.upsert(operation.document or {})
+        else:
+            self.replace(operation.document or {}, operation.if_match)
+
+    def _key(self, document: Document) -> tuple[str, str]:
+        return (str(document[self._path]), str(document["id"]))
+
+    def _store(self, document: Document) -> Document:
+        stored = {k: v for k, v in copy.deepcopy(document).items() if not k.startswith("_")}
+        stored["_etag"] = f'"{next(self._etags):08x}"'
+        self._docs[self._key(stored)] = stored
+        return copy.deepcopy(stored)
+
+
+_STATUS = {Conflict: 409, NotFound: 404, PreconditionFailed: 412}
+
+
+class InMemoryBus:
+    """Service Bus sends with the broker's duplicate detection: a repeated MessageId is accepted and dropped."""
+
+    def __init__(self) -> None:
+        self.accepted: list[Outgoing] = []
+        self.send_calls = 0
+        self.fail_next: Exception | None = None
+        self._seen: set[tuple[str, str]] = set()
+        self._lock = threading.Lock()
+
+    def send(self, messages: Sequence[Outgoing]) -> None:
+        """Accept each message; drop (silently, like the broker) one whose MessageId the entity has seen."""
+        with self._lock:
+            self.send_calls += 1
+            if self.fail_next is not None:
+                error, self.fail_next = self.fail_next, None
+                raise error
+            for message in messages:
+                key = (message.entity, message.message_id)
+                if key not in self._seen:
+                    self._seen.add(key)
+                    self.accepted.append(message)
+
+    def to(self, entity: str) -> list[Outgoing]:
+        """Accepted messages for one entity, in send order."""
+        return [m for m in self.accepted if m.entity == entity]
+
+    def types_to(self, entity: str) -> list[str]:
+        """Subjects of the accepted messages for one entity."""
+        return [m.subject for m in self.to(entity)]
+
+
+class InMemoryEventPublisher:
+    """Event Grid topic: records every published event (subscribers dedupe by id, not the topic)."""
+
+    def __init__(self) -> None:
+        self.published: list[Event] = []
+        self.fail_next: Exception | None = None
+
+    def publish(self, events: Sequence[Event]) -> None:
+        """Record the events (or raise the injected failure once)."""
+        if self.fail_next is not None:
+            error, self.fail_next = self.fail_next, None
+            raise error
+        self.published.extend(events)
+
+
+class ManualClock:
+    """A clock tests move by hand."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self.now = now or datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.now += timedelta(seconds=seconds)

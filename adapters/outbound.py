@@ -1,0 +1,43 @@
+"""How the saga's messages and events are addressed: session, MessageId, trace (DESIGN.md "Rules")."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from adapters.ports import Event, Outgoing
+from adapters.tracing import child_of
+from contracts.documents import DeliveryEventData, DeliveryState
+from contracts.messages import DeliveryOutcome, Message
+from contracts.names import DELIVERIES_TOPIC, DELIVERY_INBOX_QUEUE, EVENT_DATA_VERSION, event_id, event_type, message_id
+
+_STATES = {"DeliveryShipped": DeliveryState.SHIPPED, "DeliveryFailed": DeliveryState.FAILED,
+           "DeliveryCancelled": DeliveryState.CANCELLED}
+
+
+def to_inbox(message: Message, parent_traceparent: str | None, step: str | None = None,
+             at: datetime | None = None) -> Outgoing:
+    """A message for the delivery's session on `delivery-inbox` (optionally scheduled)."""
+    return _addressed(DELIVERY_INBOX_QUEUE, message, parent_traceparent, step, at)
+
+
+def to_topic(message: Message, parent_traceparent: str | None, step: str | None = None) -> Outgoing:
+    """A message for the `deliveries` topic (SessionId set too: the `delivery` subscription forwards to a session queue)."""
+    return _addressed(DELIVERIES_TOPIC, message, parent_traceparent, step, None)
+
+
+def outcome_event(outcome: DeliveryOutcome, traceparent: str | None) -> Event:
+    """The Event Grid event for a terminal outcome; its id is deterministic so subscribers can dedupe."""
+    kind = str(outcome.message_type)
+    data = DeliveryEventData(
+        delivery_id=outcome.delivery_id, owner_id=outcome.owner_id, state=_STATES[kind], reason=outcome.reason,
+        package_id=outcome.package_id, drone_id=outcome.drone_id, traceparent=traceparent,
+        occurred_at=outcome.occurred_at,
+    )
+    return Event(id=event_id(outcome.delivery_id, kind), event_type=event_type(kind),
+                 subject=f"deliveries/{outcome.delivery_id}", data=data.to_json_dict(),
+                 event_time=outcome.occurred_at, data_version=EVENT_DATA_VERSION)
+
+
+def _addressed(entity: str, message: Message, parent: str | None, step: str | None, at: datetime | None) -> Outgoing:
+    kind = str(getattr(message, "message_type"))
+    return Outgoing(entity=entity, message=message, message_id=message_id(message.delivery_id, kind, step),
+                    session_id=message.delivery_id, traceparent=child_of(parent), scheduled_at=at)

@@ -1,0 +1,205 @@
+"""Cosmos DB documents, one model per kind; each service owns its container (DESIGN.md "Data")."""
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Literal
+
+from pydantic import Field
+
+from contracts.messages import DeliveryRequested, Location, PackageSize
+from contracts.model import Contract, UtcDateTime
+from contracts.reasons import ReasonCode
+
+
+class IngestionRecord(Contract):
+    """Ingestion's first-wins record of an accepted request (container `requests`, id = deliveryId)."""
+
+    id: str
+    request: DeliveryRequested
+    traceparent: str
+    accepted_at: UtcDateTime
+    published: bool = False
+
+
+class PackageStatus(StrEnum):
+    """A package's lifecycle in the Package service."""
+
+    READY = "Ready"
+    CLOSED = "Closed"
+    CANCELLED = "Cancelled"
+
+
+class PackageDocument(Contract):
+    """A package (container `packages`, id = packageId)."""
+
+    id: str
+    kind: Literal["package"] = "package"
+    delivery_id: str
+    size: PackageSize
+    weight: float
+    tag: str | None = None
+    status: PackageStatus
+    updated_at: UtcDateTime
+
+
+class EndedMarker(Contract):
+    """'This delivery ended': lets a step refuse a request that a compensation overtook."""
+
+    id: str
+    kind: Literal["ended"] = "ended"
+    delivery_id: str
+    outcome: str
+    fleet_id: str | None = None
+    recorded_at: UtcDateTime
+
+
+class DroneStatus(StrEnum):
+    """Whether a drone can be reserved."""
+
+    AVAILABLE = "Available"
+    RESERVED = "Reserved"
+
+
+class DroneDocument(Contract):
+    """A drone of the fleet (container `drones`, partition key `/fleetId`)."""
+
+    id: str
+    kind: Literal["drone"] = "drone"
+    fleet_id: str
+    size_class: PackageSize
+    max_payload_kg: float
+    location: Location
+    status: DroneStatus = DroneStatus.AVAILABLE
+    reserved_for: str | None = None
+
+
+class ReservationDocument(Contract):
+    """`reservation:{deliveryId}`: created in the same transactional batch that marks the drone reserved."""
+
+    id: str
+    kind: Literal["reservation"] = "reservation"
+    fleet_id: str
+    delivery_id: str
+    drone_id: str
+    seconds_to_pickup: float
+    seconds_to_dropoff: float
+    created_at: UtcDateTime
+
+
+class DeliveryState(StrEnum):
+    """The Delivery state machine's states (DESIGN.md state table)."""
+
+    REQUESTED = "Requested"
+    AWAITING_READINESS = "AwaitingReadiness"
+    SCHEDULED = "Scheduled"
+    IN_TRANSIT = "InTransit"
+    SHIPPED = "Shipped"
+    FAILED = "Failed"
+    CANCELLED = "Cancelled"
+
+    @property
+    def is_terminal(self) -> bool:
+        """Shipped, Failed and Cancelled end the delivery."""
+        return self in (DeliveryState.SHIPPED, DeliveryState.FAILED, DeliveryState.CANCELLED)
+
+
+class StepReport(Contract):
+    """The first report a step (package or drone) sent; later ones do not replace it."""
+
+    message_type: str
+    reason: ReasonCode | None = None
+    detail: str | None = None
+
+
+class HistoryEntry(Contract):
+    """One message the delivery saw: what, when, in which trace, and what it did."""
+
+    message_type: str
+    message_id: str | None = None
+    at: UtcDateTime
+    trace_id: str | None = None
+    note: str
+
+
+class DroneAssignment(Contract):
+    """The drone a delivery flies with and its (time-scaled) legs."""
+
+    drone_id: str
+    seconds_to_pickup: float
+    seconds_to_dropoff: float
+
+
+class DeliveryDocument(Contract):
+    """A delivery (container `deliveries`, id = deliveryId). ``state`` is None until DeliveryRequested arrives."""
+
+    id: str
+    state: DeliveryState | None = None
+    reason: ReasonCode | None = None
+    request: DeliveryRequested | None = None
+    package_report: StepReport | None = None
+    drone_report: StepReport | None = None
+    drone: DroneAssignment | None = None
+    cancel_requested: bool = False
+    readiness_deadline_at: UtcDateTime | None = None
+    eta: UtcDateTime | None = None
+    trace_id: str | None = None
+    applied_message_ids: list[str] = Field(default_factory=list)
+    history: list[HistoryEntry] = Field(default_factory=list)
+    updated_at: UtcDateTime | None = None
+
+
+class DeadLetterAction(StrEnum):
+    """What Remediation did with a dead letter (DESIGN.md remediation table)."""
+
+    STEP_FAILED_SENT = "StepFailedSent"
+    RECORDED = "Recorded"
+    OPERATOR_REQUIRED = "OperatorRequired"
+
+
+class DeadLetterRecord(Contract):
+    """Every dead letter, with enough of the message to inspect and redrive it (container `deadletters`)."""
+
+    id: str
+    entity: str
+    message_id: str | None
+    subject: str | None
+    session_id: str | None
+    delivery_id: str | None
+    dead_letter_reason: str | None
+    dead_letter_description: str | None
+    reason_code: ReasonCode | None
+    action: DeadLetterAction
+    requires_operator: bool
+    delivery_count: int | None
+    sequence_number: int | None = None
+    application_properties: dict[str, str]
+    body: str
+    trace_id: str | None
+    recorded_at: UtcDateTime
+
+
+class DeliveryEventData(Contract):
+    """The `data` of the Event Grid events Delivery publishes."""
+
+    delivery_id: str
+    owner_id: str
+    state: DeliveryState
+    reason: ReasonCode | None = None
+    package_id: str
+    drone_id: str | None = None
+    traceparent: str | None = None
+    occurred_at: UtcDateTime
+
+
+class NotificationDocument(Contract):
+    """One notification per delivery event (container `notifications`, id = Event Grid event id)."""
+
+    id: str
+    delivery_id: str
+    owner_id: str
+    event_type: str
+    state: DeliveryState
+    reason: ReasonCode | None = None
+    text: str
+    trace_id: str | None = None
+    recorded_at: UtcDateTime

@@ -1,0 +1,37 @@
+"""Delivery's session trigger on `delivery-inbox` and the status read `GET /api/deliveries/{id}`."""
+from __future__ import annotations
+
+import azure.functions as func
+import azurefunctions.extensions.bindings.servicebus as servicebus
+
+from adapters.bootstrap import dependencies
+from adapters.http import HttpResult, problem, to_response
+from adapters.settlement import on_contract, process
+from adapters.triggers import HTTP_AUTH, SERVICE_BUS_CONNECTION
+from contracts.names import DELIVERY_INBOX_QUEUE
+from delivery.handlers import delivery_status, handle_inbox_message
+
+bp = func.Blueprint()
+
+
+@bp.function_name("delivery_on_inbox")
+@bp.service_bus_queue_trigger(arg_name="msg", queue_name=DELIVERY_INBOX_QUEUE, connection=SERVICE_BUS_CONNECTION,
+                              is_sessions_enabled=True, auto_complete_messages=False)
+def delivery_on_inbox(msg: servicebus.ServiceBusReceivedMessage,
+                      message_actions: servicebus.ServiceBusMessageActions) -> None:
+    """One session = one delivery, so its messages are applied one at a time, in order."""
+    deps = dependencies()
+    process(msg, message_actions, on_contract(lambda message, received: handle_inbox_message(
+        message, received, deps.deliveries, deps.bus, deps.events, deps.clock,
+        deps.settings.readiness_deadline_seconds)))
+
+
+@bp.function_name("get_delivery")
+@bp.route(route="deliveries/{deliveryId}", methods=[func.HttpMethod.GET], auth_level=HTTP_AUTH)
+def get_delivery(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /api/deliveries/{deliveryId}: state, reason, package, drone, ETA, history, trace id."""
+    delivery_id = req.route_params.get("deliveryId", "")
+    status = delivery_status(delivery_id, dependencies().deliveries)
+    if status is None:
+        return to_response(problem(404, "Not Found", f"no delivery {delivery_id}"))
+    return to_response(HttpResult(200, status))

@@ -1,0 +1,1 @@
+"""Drone Scheduler: seeds the fleet, reserves the nearest suitable drone atomically, releases it at the end."""

@@ -1,0 +1,27 @@
+"""Drone Scheduler's trigger on the `deliveries/drone-scheduler` subscription (thin: parse -> handler -> settle)."""
+from __future__ import annotations
+
+import azure.functions as func
+import azurefunctions.extensions.bindings.servicebus as servicebus
+
+from adapters.bootstrap import dependencies
+from adapters.settlement import on_contract, process
+from adapters.triggers import SERVICE_BUS_CONNECTION
+from contracts.names import DELIVERIES_TOPIC, DRONE_SCHEDULER_SUBSCRIPTION
+from drone_scheduler.fleet import FleetConfig
+from drone_scheduler.handlers import handle_drone_message
+
+bp = func.Blueprint()
+
+
+@bp.function_name("drone_scheduler_on_deliveries")
+@bp.service_bus_topic_trigger(arg_name="msg", topic_name=DELIVERIES_TOPIC, subscription_name=DRONE_SCHEDULER_SUBSCRIPTION,
+                              connection=SERVICE_BUS_CONNECTION, is_sessions_enabled=False,
+                              auto_complete_messages=False)
+def drone_scheduler_on_deliveries(msg: servicebus.ServiceBusReceivedMessage,
+                                  message_actions: servicebus.ServiceBusMessageActions) -> None:
+    """DeliveryRequested -> DroneScheduled/DroneSchedulingFailed; outcomes release the drone."""
+    deps = dependencies()
+    fleet = FleetConfig.from_settings(deps.settings)
+    process(msg, message_actions, on_contract(lambda message, received: handle_drone_message(
+        message, received, deps.drones, deps.bus, deps.clock, fleet, deps.settings.transient_failure_step)))

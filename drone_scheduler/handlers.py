@@ -1,0 +1,85 @@
+"""Drone Scheduler's handlers: plain functions on ports (no Azure SDK)."""
+from __future__ import annotations
+
+import logging
+
+from adapters.drone_repository import RESERVATION_EXISTS, DroneRepository
+from adapters.outbound import to_inbox
+from adapters.ports import BatchFailed, Clock, MessageBus, TransientFault
+from adapters.settlement import Complete, DeadLetter, Outcome, Received
+from contracts.documents import ReservationDocument
+from contracts.messages import (
+    AnyMessage, DeliveryCancelled, DeliveryFailed, DeliveryRequested, DeliveryShipped, DroneScheduled,
+    DroneSchedulingFailed,
+)
+from contracts.reasons import ReasonCode
+from drone_scheduler.fleet import FleetConfig, by_distance, distance_km, flight_seconds, is_suitable, seed_fleet
+
+log = logging.getLogger(__name__)
+STEP = "drone-scheduler"
+
+
+def handle_drone_message(message: AnyMessage, received: Received, drones: DroneRepository, bus: MessageBus,
+                         clock: Clock, fleet: FleetConfig, fault_step: str | None = None) -> Outcome:
+    """Handle what the `deliveries/drone-scheduler` subscription delivers."""
+    if isinstance(message, DeliveryRequested):
+        if fault_step == STEP:
+            raise TransientFault("FaultInjection__TransientFailureStep=drone-scheduler")
+        drones.seed_once(seed_fleet(drones.fleet_id, fleet.size, fleet.base))
+        return _on_requested(message, received, drones, bus, clock, fleet)
+    if isinstance(message, (DeliveryShipped, DeliveryFailed, DeliveryCancelled)):
+        return _on_ended(message, drones, clock)
+    return DeadLetter(ReasonCode.INVALID_MESSAGE, f"{message.message_type} is not for the drone-scheduler subscription")
+
+
+def _on_requested(message: DeliveryRequested, received: Received, drones: DroneRepository, bus: MessageBus,
+                  clock: Clock, fleet: FleetConfig) -> Outcome:
+    if drones.is_ended(message.delivery_id):
+        return Complete("delivery already ended; request refused (a compensation overtook it)")
+    reservation = drones.reservation(message.delivery_id) or _reserve_nearest(message, drones, clock, fleet)
+    if reservation is None:
+        detail = f"no available drone carries a {message.package_info.size} package of {message.package_info.weight} kg"
+        failed = DroneSchedulingFailed(delivery_id=message.delivery_id, occurred_at=clock(), detail=detail)
+        bus.send([to_inbox(failed, received.traceparent)])
+        return DeadLetter(ReasonCode.NO_DRONE_AVAILABLE, detail)
+    scheduled = DroneScheduled(delivery_id=message.delivery_id, occurred_at=clock(), drone_id=reservation.drone_id,
+                               seconds_to_pickup=reservation.seconds_to_pickup,
+                               seconds_to_dropoff=reservation.seconds_to_dropoff)
+    bus.send([to_inbox(scheduled, received.traceparent)])
+    return Complete(f"drone {reservation.drone_id} reserved")
+
+
+def _reserve_nearest(message: DeliveryRequested, drones: DroneRepository, clock: Clock,
+                     fleet: FleetConfig) -> ReservationDocument | None:
+    """Try suitable drones nearest first; a 412 means another delivery won that drone, so try the next."""
+    suitable = [(d, etag) for d, etag in drones.available() if is_suitable(d, message.package_info)]
+    to_dropoff = distance_km(message.pickup_location, message.dropoff_location)
+    for drone, etag in by_distance(suitable, message.pickup_location):
+        to_pickup = distance_km(drone.location, message.pickup_location)
+        reservation = ReservationDocument(
+            id=f"reservation:{message.delivery_id}", fleet_id=drones.fleet_id, delivery_id=message.delivery_id,
+            drone_id=drone.id, created_at=clock(),
+            seconds_to_pickup=flight_seconds(to_pickup, fleet.speed_kmh, fleet.time_scale),
+            seconds_to_dropoff=flight_seconds(to_dropoff, fleet.speed_kmh, fleet.time_scale),
+        )
+        try:
+            drones.reserve(reservation, drone, etag)
+            return reservation
+        except BatchFailed as failed:
+            if failed.index == RESERVATION_EXISTS:  # a concurrent redelivery of ours won: reuse its reservation
+                return drones.reservation(message.delivery_id)
+            log.info("drone %s taken concurrently; trying the next", drone.id)
+    return None
+
+
+def _on_ended(message: DeliveryShipped | DeliveryFailed | DeliveryCancelled, drones: DroneRepository,
+              clock: Clock) -> Outcome:
+    # Marker first: a DeliveryRequested that arrives after the compensation is refused, not served.
+    drones.mark_ended(message.delivery_id, message.message_type, clock())
+    reservation = drones.reservation(message.delivery_id)
+    if reservation is None:
+        return Complete("no drone held for this delivery")
+    held = drones.drone(reservation.drone_id)
+    drone, etag = held if held else (None, None)
+    drones.release(reservation, drone, etag)
+    return Complete(f"drone {reservation.drone_id} released")

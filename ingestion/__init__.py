@@ -1,0 +1,1 @@
+"""Ingestion: `POST /api/deliveries` publishes DeliveryRequested; `DELETE /api/deliveries/{id}` asks to cancel."""

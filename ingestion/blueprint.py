@@ -1,0 +1,28 @@
+"""Ingestion's HTTP triggers (thin: request in -> handler -> response out)."""
+from __future__ import annotations
+
+import azure.functions as func
+
+from adapters.bootstrap import dependencies
+from adapters.http import to_response
+from adapters.triggers import HTTP_AUTH
+from ingestion.handlers import accept_delivery, request_cancellation
+
+bp = func.Blueprint()
+
+
+@bp.function_name("ingest_delivery")
+@bp.route(route="deliveries", methods=[func.HttpMethod.POST], auth_level=HTTP_AUTH)
+def ingest_delivery(req: func.HttpRequest) -> func.HttpResponse:
+    """POST /api/deliveries."""
+    deps = dependencies()
+    return to_response(accept_delivery(req.get_body(), req.headers.get("content-type"), req.headers.get("traceparent"),
+                                       deps.requests, deps.bus, deps.clock))
+
+
+@bp.function_name("cancel_delivery")
+@bp.route(route="deliveries/{deliveryId}", methods=[func.HttpMethod.DELETE], auth_level=HTTP_AUTH)
+def cancel_delivery(req: func.HttpRequest) -> func.HttpResponse:
+    """DELETE /api/deliveries/{deliveryId}."""
+    deps = dependencies()
+    return to_response(request_cancellation(req.route_params.get("deliveryId", ""), deps.requests, deps.bus, deps.clock))

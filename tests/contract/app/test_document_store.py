@@ -1,0 +1,152 @@
+"""The DocumentContainer port and the repositories on it — one suite, run on the fake and on Cosmos DB (devstack)."""
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timezone
+
+import pytest
+
+from adapters.bootstrap import PARTITION_KEYS
+from adapters.drone_repository import DRONE_CHANGED, RESERVATION_EXISTS, DroneRepository
+from adapters.memory import InMemoryContainer
+from adapters.ports import BatchFailed, BatchOperation, Conflict, DocumentContainer, NotFound, PreconditionFailed
+from adapters.repositories import DeliveryRepository, IngestionRepository
+from adapters.settings import Settings
+from contracts.documents import DeliveryDocument, DroneStatus, ReservationDocument
+from contracts.messages import Location
+from drone_scheduler.fleet import seed_fleet
+from tests.support.cosmos import CosmosEmulator
+
+NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+class DocumentStoreContract:
+    """Assertions every DocumentContainer must pass."""
+
+    @pytest.fixture()
+    def container_of(self) -> object:
+        raise NotImplementedError
+
+    def test_create_read_and_conflict(self, container_of) -> None:  # type: ignore[no-untyped-def]
+        container: DocumentContainer = container_of("deliveries")
+        item_id = unique("doc")
+        created = container.create({"id": item_id, "kind": "x", "n": 1})
+        assert created["_etag"] and container.read(item_id, item_id)["n"] == 1  # type: ignore[index]
+        with pytest.raises(Conflict):
+            container.create({"id": item_id, "kind": "x", "n": 2})
+        assert container.read(unique("absent"), "nope") is None
+
+    def test_replace_honours_etag(self, container_of) -> None:  # type: ignore[no-untyped-def]
+        container: DocumentContainer = container_of("deliveries")
+        item_id = unique("doc")
+        first = container.create({"id": item_id, "n": 1})
+        second = container.replace({"id": item_id, "n": 2}, if_match=first["_etag"])
+        assert second["_etag"] != first["_etag"]
+        with pytest.raises(PreconditionFailed):
+            container.replace({"id": item_id, "n": 3}, if_match=first["_etag"])
+        assert container.read(item_id, item_id)["n"] == 2  # type: ignore[index]
+        with pytest.raises(NotFound):
+            container.replace({"id": unique("absent"), "n": 1})
+
+    def test_upsert_and_delete(self, container_of) -> None:  # type: ignore[no-untyped-def]
+        container: DocumentContainer = container_of("deliveries")
+        item_id = unique("doc")
+        container.upsert({"id": item_id, "n": 1})
+        container.upsert({"id": item_id, "n": 2})
+        assert container.read(item_id, item_id)["n"] == 2  # type: ignore[index]
+        container.delete(item_id, item_id)
+        assert container.read(item_id, item_id) is None
+        with pytest.raises(NotFound):
+            container.delete(item_id, item_id)
+
+    def test_query_kind_stays_in_its_partition(self, container_of) -> None:  # type: ignore[no-untyped-def]
+        container: DocumentContainer = container_of("drones")
+        fleet, other = unique("fleet"), unique("fleet")
+        container.create({"id": "a", "fleetId": fleet, "kind": "drone"})
+        container.create({"id": "b", "fleetId": fleet, "kind": "reservation"})
+        container.create({"id": "a", "fleetId": other, "kind": "drone"})
+        assert [(d["id"], d["fleetId"]) for d in container.query_kind(fleet, "drone")] == [("a", fleet)]
+
+    def test_batch_is_all_or_nothing(self, container_of) -> None:  # type: ignore[no-untyped-def]
+        container: DocumentContainer = container_of("drones")
+        fleet = unique("fleet")
+        existing = container.create({"id": "taken", "fleetId": fleet, "kind": "x"})
+        with pytest.raises(BatchFailed) as failed:
+            container.execute_batch([BatchOperation("create", "new", {"id": "new", "fleetId": fleet, "kind": "x"}),
+                                     BatchOperation("create", "taken", {"id": "taken", "fleetId": fleet, "kind": "x"})],
+                                    fleet)
+        assert (failed.value.index, failed.value.status) == (1, 409)
+        assert container.read("new", fleet) is None, "the first operation was rolled back"
+        with pytest.raises(BatchFailed) as stale:
+            container.execute_batch([BatchOperation("create", "new", {"id": "new", "fleetId": fleet, "kind": "x"}),
+                                     BatchOperation("replace", "taken", {"id": "taken", "fleetId": fleet, "kind": "y"},
+                                                    if_match='"stale"')], fleet)
+        assert (stale.value.index, stale.value.status) == (1, 412)
+        container.execute_batch([BatchOperation("create", "new", {"id": "new", "fleetId": fleet, "kind": "x"}),
+                                 BatchOperation("replace", "taken", {"id": "taken", "fleetId": fleet, "kind": "y"},
+                                                if_match=existing["_etag"]),
+                                 BatchOperation("delete", "new")], fleet)
+        assert container.read("new", fleet) is None and container.read("taken", fleet)["kind"] == "y"  # type: ignore[index]
+
+    def test_reservation_batch_gives_a_drone_once(self, container_of) -> None:  # type: ignore[no-untyped-def]
+        drones = DroneRepository(container_of("drones"), unique("fleet"))
+        assert drones.seed_once(seed_fleet(drones.fleet_id, 2, Location(latitude=47.6, longitude=-122.3))) == 2
+        (drone, etag), _ = sorted(drones.available(), key=lambda pair: pair[0].id)
+        mine = ReservationDocument(id="reservation:d1", fleet_id=drones.fleet_id, delivery_id="d1", drone_id=drone.id,
+                                   seconds_to_pickup=1, seconds_to_dropoff=2, created_at=NOW)
+        drones.reserve(mine, drone, etag)
+        with pytest.raises(BatchFailed) as again:
+            drones.reserve(mine, drone, etag)
+        assert again.value.index == RESERVATION_EXISTS
+        theirs = mine.model_copy(update={"id": "reservation:d2", "delivery_id": "d2"})
+        with pytest.raises(BatchFailed) as taken:
+            drones.reserve(theirs, drone, etag)
+        assert taken.value.index == DRONE_CHANGED and drones.reservation("d2") is None
+        held, held_etag = drones.drone(drone.id)  # type: ignore[misc]
+        assert (held.status, held.reserved_for) == (DroneStatus.RESERVED, "d1")
+        drones.release(mine, held, held_etag)
+        freed, _ = drones.drone(drone.id)  # type: ignore[misc]
+        assert (freed.status, freed.reserved_for, drones.reservation("d1")) == (DroneStatus.AVAILABLE, None, None)
+
+    def test_delivery_repository_create_then_conditional_replace(self, container_of) -> None:  # type: ignore[no-untyped-def]
+        deliveries = DeliveryRepository(container_of("deliveries"))
+        delivery_id = unique("d")
+        deliveries.save(DeliveryDocument(id=delivery_id), None)
+        doc, etag = deliveries.get(delivery_id)  # type: ignore[misc]
+        deliveries.save(doc.model_copy(update={"cancel_requested": True}), etag)
+        with pytest.raises(PreconditionFailed):
+            deliveries.save(doc, etag)
+        with pytest.raises(Conflict):
+            deliveries.save(doc, None)
+        assert deliveries.get(delivery_id)[0].cancel_requested  # type: ignore[index]
+
+    def test_ingestion_first_wins(self, container_of) -> None:  # type: ignore[no-untyped-def]
+        from contracts.documents import IngestionRecord
+        from tests.unit.app.support import requested
+        requests = IngestionRepository(container_of("requests"))
+        delivery_id = unique("d")
+        first = IngestionRecord(id=delivery_id, request=requested(delivery_id), traceparent="t1", accepted_at=NOW)
+        second = first.model_copy(update={"traceparent": "t2"})
+        assert requests.add_first(first).traceparent == "t1"
+        assert requests.add_first(second).traceparent == "t1"
+        requests.mark_published(first)
+        assert requests.get(delivery_id).published  # type: ignore[union-attr]
+
+
+class TestInMemoryDocumentStore(DocumentStoreContract):
+    @pytest.fixture()
+    def container_of(self):  # type: ignore[no-untyped-def]
+        containers: dict[str, InMemoryContainer] = {}
+        return lambda name: containers.setdefault(name, InMemoryContainer(PARTITION_KEYS.get(name, "/id")))
+
+
+class TestCosmosDocumentStore(DocumentStoreContract):
+    @pytest.fixture()
+    def container_of(self, cosmos: CosmosEmulator):  # type: ignore[no-untyped-def]
+        from adapters.cosmos import CosmosContainers
+        containers = CosmosContainers(Settings.from_env({"CosmosDBConnection": cosmos.connection_string}))
+        return containers.container

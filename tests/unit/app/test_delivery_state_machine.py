@@ -1,0 +1,282 @@
+"""Every row of DESIGN.md's Delivery state machine table, driven through the handler on in-memory fakes."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from adapters.memory import InMemoryBus, InMemoryContainer, InMemoryEventPublisher, ManualClock
+from adapters.repositories import DeliveryRepository
+from adapters.settlement import Complete, DeadLetter, Outcome, on_contract
+from contracts.documents import DeliveryDocument, DeliveryState
+from contracts.messages import FlightStage, Message, Step
+from contracts.names import DELIVERIES_TOPIC, DELIVERY_INBOX_QUEUE
+from contracts.reasons import ReasonCode
+from delivery.handlers import delivery_status, handle_inbox_message
+from tests.unit.app.support import (
+    T0, cancel, deadline, drone_failed, drone_scheduled, flight, package_ready, package_rejected, received, requested,
+    step_failed,
+)
+
+DEADLINE_S = 120.0
+S = DeliveryState
+
+
+class DeliveryWorld:
+    """The Delivery service wired to fakes."""
+
+    def __init__(self) -> None:
+        self.container = InMemoryContainer("/id")
+        self.deliveries = DeliveryRepository(self.container)
+        self.bus = InMemoryBus()
+        self.events = InMemoryEventPublisher()
+        self.clock = ManualClock(T0)
+
+    def handle(self, message: Message, **kwargs: object) -> Outcome:
+        handler = on_contract(lambda m, r: handle_inbox_message(
+            m, r, self.deliveries, self.bus, self.events, self.clock, DEADLINE_S))
+        return handler(received(message, **kwargs))  # type: ignore[arg-type]
+
+    def doc(self, delivery_id: str = "d1") -> DeliveryDocument:
+        loaded = self.deliveries.get(delivery_id)
+        assert loaded is not None
+        return loaded[0]
+
+    def topic_types(self) -> list[str]:
+        return self.bus.types_to(DELIVERIES_TOPIC)
+
+    def event_types(self) -> list[str]:
+        return [e.event_type.rsplit(".", 1)[1] for e in self.events.published]
+
+
+@pytest.fixture()
+def world() -> DeliveryWorld:
+    return DeliveryWorld()
+
+
+def scheduled_world(world: DeliveryWorld) -> DeliveryWorld:
+    for message in (requested(), package_ready(), drone_scheduled()):
+        world.handle(message)
+    return world
+
+
+def in_transit_world(world: DeliveryWorld) -> DeliveryWorld:
+    scheduled_world(world).handle(flight(FlightStage.PICKED_UP))
+    return world
+
+
+def test_request_creates_delivery_and_schedules_readiness_deadline(world: DeliveryWorld) -> None:
+    assert isinstance(world.handle(requested()), Complete)
+    assert world.doc().state is S.REQUESTED
+    [timer] = world.bus.to(DELIVERY_INBOX_QUEUE)
+    assert (timer.subject, timer.message_id, timer.session_id) == ("ReadinessDeadline", "d1:ReadinessDeadline", "d1")
+    assert timer.scheduled_at == T0 + timedelta(seconds=DEADLINE_S)
+    assert world.doc().readiness_deadline_at == timer.scheduled_at
+
+
+@pytest.mark.parametrize("first,second", [(package_ready, drone_scheduled), (drone_scheduled, package_ready)])
+def test_either_order_join_reaches_scheduled(world: DeliveryWorld, first, second) -> None:  # type: ignore[no-untyped-def]
+    world.handle(requested())
+    world.handle(first())
+    assert world.doc().state is S.AWAITING_READINESS
+    world.handle(second())
+    doc = world.doc()
+    assert doc.state is S.SCHEDULED
+    assert doc.drone is not None and doc.drone.drone_id == "drone-001"
+    assert doc.eta == T0 + timedelta(seconds=90)
+
+
+def test_scheduled_flies_to_in_transit_then_shipped(world: DeliveryWorld) -> None:
+    scheduled_world(world)
+    pickup = world.bus.to(DELIVERY_INBOX_QUEUE)[-1]
+    assert (pickup.message_id, pickup.scheduled_at) == ("d1:FlightProgress:PickedUp", T0 + timedelta(seconds=30))
+    world.clock.advance(30)
+    world.handle(flight(FlightStage.PICKED_UP))
+    assert world.doc().state is S.IN_TRANSIT
+    delivered = world.bus.to(DELIVERY_INBOX_QUEUE)[-1]
+    assert delivered.message_id == "d1:FlightProgress:Delivered"
+    assert delivered.scheduled_at == world.clock.now + timedelta(seconds=60)
+    world.handle(flight(FlightStage.DELIVERED))
+    assert world.doc().state is S.SHIPPED
+    assert world.topic_types() == ["DeliveryShipped"] and world.event_types() == ["DeliveryShipped"]
+    shipped = world.bus.to(DELIVERIES_TOPIC)[0]
+    assert (shipped.message_id, shipped.session_id) == ("d1:DeliveryShipped", "d1")
+    assert world.events.published[0].id == "d1:DeliveryShipped"
+
+
+@pytest.mark.parametrize("package,drone,reason", [
+    (package_rejected, drone_scheduled, ReasonCode.PACKAGE_REJECTED),
+    (package_rejected, drone_failed, ReasonCode.PACKAGE_REJECTED),
+    (package_ready, drone_failed, ReasonCode.NO_DRONE_AVAILABLE),
+    (lambda: step_failed(Step.PACKAGE), drone_failed, ReasonCode.NO_DRONE_AVAILABLE),
+    (lambda: step_failed(Step.PACKAGE), drone_scheduled, ReasonCode.STEP_FAILED),
+    (package_rejected, lambda: step_failed(Step.DRONE_SCHEDULER), ReasonCode.PACKAGE_REJECTED),
+    (package_ready, lambda: step_failed(Step.DRONE_SCHEDULER), ReasonCode.STEP_FAILED),
+])
+@pytest.mark.parametrize("drone_first", [False, True])
+def test_failure_when_both_reports_in_by_precedence(world: DeliveryWorld, package, drone, reason,  # type: ignore[no-untyped-def]
+                                                    drone_first: bool) -> None:
+    world.handle(requested())
+    first, second = (drone, package) if drone_first else (package, drone)
+    world.handle(first())
+    assert world.doc().state is S.AWAITING_READINESS, "one report is not enough to decide"
+    world.handle(second())
+    doc = world.doc()
+    assert (doc.state, doc.reason) == (S.FAILED, reason)
+    assert world.topic_types() == ["DeliveryFailed"] and world.event_types() == ["DeliveryFailed"]
+    assert world.bus.to(DELIVERIES_TOPIC)[0].message.reason == reason  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("reports,reason", [
+    ([], ReasonCode.READINESS_TIMEOUT),
+    ([package_ready], ReasonCode.READINESS_TIMEOUT),
+    ([drone_scheduled], ReasonCode.READINESS_TIMEOUT),
+    ([package_rejected], ReasonCode.PACKAGE_REJECTED),
+    ([drone_failed], ReasonCode.NO_DRONE_AVAILABLE),
+    ([lambda: step_failed(Step.PACKAGE)], ReasonCode.STEP_FAILED),
+])
+def test_readiness_deadline_fails_an_unscheduled_delivery(world: DeliveryWorld, reports, reason) -> None:  # type: ignore[no-untyped-def]
+    world.handle(requested())
+    for report in reports:
+        world.handle(report())
+    world.handle(deadline())
+    assert (world.doc().state, world.doc().reason) == (S.FAILED, reason)
+    assert world.topic_types() == ["DeliveryFailed"]
+
+
+def test_readiness_deadline_after_scheduled_has_no_effect_on_state(world: DeliveryWorld) -> None:
+    scheduled_world(world)
+    world.handle(deadline())
+    assert world.doc().state is S.SCHEDULED and world.topic_types() == []
+    assert "ignored" in world.doc().history[-1].note
+
+
+@pytest.mark.parametrize("setup", ["requested", "awaiting", "scheduled"])
+def test_cancel_before_flight_cancels(world: DeliveryWorld, setup: str) -> None:
+    world.handle(requested())
+    if setup in ("awaiting", "scheduled"):
+        world.handle(package_ready())
+    if setup == "scheduled":
+        world.handle(drone_scheduled())
+    world.handle(cancel())
+    assert (world.doc().state, world.doc().reason) == (S.CANCELLED, ReasonCode.CANCELLED)
+    assert world.topic_types() == ["DeliveryCancelled"] and world.event_types() == ["DeliveryCancelled"]
+
+
+@pytest.mark.parametrize("shipped", [False, True])
+def test_cancel_in_the_air_or_after_shipping_is_refused_and_recorded(world: DeliveryWorld, shipped: bool) -> None:
+    in_transit_world(world)
+    if shipped:
+        world.handle(flight(FlightStage.DELIVERED))
+    before = world.topic_types()
+    world.handle(cancel())
+    doc = world.doc()
+    assert doc.state is (S.SHIPPED if shipped else S.IN_TRANSIT)
+    assert doc.history[-1].message_type == "CancelDelivery" and "refused" in doc.history[-1].note
+    assert world.topic_types() == before
+
+
+@pytest.mark.parametrize("terminal", ["failed", "cancelled"])
+@pytest.mark.parametrize("late", [package_ready, drone_scheduled])
+def test_late_success_report_republishes_terminal_event(world: DeliveryWorld, terminal: str, late) -> None:  # type: ignore[no-untyped-def]
+    world.handle(requested())
+    world.handle(deadline() if terminal == "failed" else cancel())
+    expected = "DeliveryFailed" if terminal == "failed" else "DeliveryCancelled"
+    world.handle(late())
+    kind = late().message_type
+    assert world.topic_types() == [expected, expected]
+    republished = world.bus.to(DELIVERIES_TOPIC)[1]
+    assert republished.message_id == f"d1:{expected}:{kind}", "own MessageId, or duplicate detection drops it"
+    assert world.event_types() == [expected], "outsiders are told once"
+
+
+def test_late_failure_report_after_terminal_is_only_recorded(world: DeliveryWorld) -> None:
+    world.handle(requested())
+    world.handle(cancel())
+    world.handle(drone_failed())
+    assert world.topic_types() == ["DeliveryCancelled"]
+    assert world.doc().history[-1].message_type == "DroneSchedulingFailed"
+
+
+ALL_MESSAGES = [requested, package_ready, package_rejected, drone_scheduled, drone_failed, deadline, cancel,
+                lambda: step_failed(Step.PACKAGE), lambda: step_failed(Step.DRONE_SCHEDULER),
+                lambda: flight(FlightStage.PICKED_UP), lambda: flight(FlightStage.DELIVERED)]
+
+
+@pytest.mark.parametrize("make", ALL_MESSAGES)
+def test_duplicate_of_any_applied_message_has_no_effect(world: DeliveryWorld, make) -> None:  # type: ignore[no-untyped-def]
+    if make is not requested:
+        world.handle(requested())
+    world.handle(make())
+    doc, etag = world.deliveries.get("d1")  # type: ignore[misc]
+    sends, events = len(world.bus.accepted), len(world.events.published)
+    calls = world.bus.send_calls
+    outcome = world.handle(make())
+    assert isinstance(outcome, Complete) and "duplicate" in outcome.note
+    assert world.deliveries.get("d1") == (doc, etag)
+    assert (len(world.bus.accepted), len(world.events.published), world.bus.send_calls) == (sends, events, calls)
+
+
+def test_reports_and_cancel_before_the_request_are_kept_for_it(world: DeliveryWorld) -> None:
+    world.handle(package_ready())
+    world.handle(drone_scheduled())
+    assert delivery_status("d1", world.deliveries) is None, "not requested yet: 404"
+    world.handle(requested())
+    assert world.doc().state is S.SCHEDULED
+    other = DeliveryWorld()
+    other.handle(cancel())
+    other.handle(requested())
+    assert other.doc().state is S.CANCELLED and other.topic_types() == ["DeliveryCancelled"]
+
+
+def test_history_keeps_message_time_and_trace_id(world: DeliveryWorld) -> None:
+    traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
+    world.handle(requested(), traceparent=traceparent)
+    entry = world.doc().history[0]
+    assert (entry.message_type, entry.message_id, entry.at) == ("DeliveryRequested", "d1:DeliveryRequested", T0)
+    assert entry.trace_id == "0af7651916cd43dd8448eb211c80319c" == world.doc().trace_id
+    world.handle(cancel(), traceparent=traceparent)
+    assert world.events.published[0].data["traceparent"].split("-")[1] == "0af7651916cd43dd8448eb211c80319c"
+    assert world.bus.to(DELIVERIES_TOPIC)[0].traceparent.split("-")[1] == "0af7651916cd43dd8448eb211c80319c"
+
+
+def test_terminal_event_send_failure_leaves_document_unchanged_for_the_retry(world: DeliveryWorld) -> None:
+    world.handle(requested())
+    world.bus.fail_next = ConnectionError("broker away")
+    with pytest.raises(ConnectionError):
+        world.handle(cancel())
+    assert world.doc().state is S.REQUESTED and world.events.published == []
+    world.handle(cancel())
+    assert world.doc().state is S.CANCELLED and world.topic_types() == ["DeliveryCancelled"]
+
+
+def test_event_grid_failure_raises_before_saving(world: DeliveryWorld) -> None:
+    world.handle(requested())
+    world.events.fail_next = ConnectionError("event grid away")
+    with pytest.raises(ConnectionError):
+        world.handle(cancel())
+    assert world.doc().state is S.REQUESTED
+    world.handle(cancel())
+    assert world.topic_types() == ["DeliveryCancelled"], "the retry's resend was dropped as a duplicate"
+    assert world.event_types() == ["DeliveryCancelled"]
+
+
+def test_invalid_and_misrouted_messages_are_dead_lettered(world: DeliveryWorld) -> None:
+    from adapters.settlement import Received
+    bad = on_contract(lambda m, r: handle_inbox_message(m, r, world.deliveries, world.bus, world.events,
+                                                        world.clock, DEADLINE_S))(Received(body=b'{"messageType": 1}'))
+    assert isinstance(bad, DeadLetter) and bad.reason == ReasonCode.INVALID_MESSAGE
+    from contracts.messages import DeliveryShipped
+    shipped = DeliveryShipped(delivery_id="d1", occurred_at=T0, owner_id="o", package_id="p")
+    outcome = world.handle(shipped)
+    assert isinstance(outcome, DeadLetter) and outcome.reason == ReasonCode.INVALID_MESSAGE
+
+
+def test_status_view_shows_state_reason_package_drone_eta_history(world: DeliveryWorld) -> None:
+    scheduled_world(world)
+    status = delivery_status("d1", world.deliveries)
+    assert status is not None
+    assert status["state"] == "Scheduled" and status["drone"]["droneId"] == "drone-001"
+    assert status["package"]["packageId"] == "pkg-d1" and status["eta"] is not None
+    assert [h["messageType"] for h in status["history"]] == ["DeliveryRequested", "PackageReady", "DroneScheduled"]
+    assert delivery_status("nope", world.deliveries) is None

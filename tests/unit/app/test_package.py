@@ -1,0 +1,101 @@
+"""Package: its own limits, idempotent upsert, close/cancel on the outcome, refusal after the end."""
+from __future__ import annotations
+
+import pytest
+
+from adapters.memory import InMemoryBus, InMemoryContainer, ManualClock
+from adapters.ports import TransientFault
+from adapters.repositories import PackageRepository
+from adapters.settlement import Complete, DeadLetter, Outcome
+from contracts.documents import PackageStatus
+from contracts.messages import DeliveryCancelled, DeliveryFailed, DeliveryShipped, Message, PackageSize
+from contracts.names import DELIVERY_INBOX_QUEUE
+from contracts.reasons import ReasonCode
+from package.handlers import handle_package_message
+from tests.unit.app.support import T0, package_ready, received, requested
+
+
+class PackageWorld:
+    def __init__(self, fault_step: str | None = None) -> None:
+        self.packages = PackageRepository(InMemoryContainer("/id"))
+        self.bus = InMemoryBus()
+        self.clock = ManualClock(T0)
+        self.fault_step = fault_step
+
+    def handle(self, message: Message) -> Outcome:
+        return handle_package_message(message, received(message), self.packages, self.bus, self.clock,  # type: ignore[arg-type]
+                                      25.0, self.fault_step)
+
+    def reports(self) -> list[str]:
+        return self.bus.types_to(DELIVERY_INBOX_QUEUE)
+
+
+def ended(kind: type, delivery_id: str = "d1") -> Message:
+    return kind(delivery_id=delivery_id, occurred_at=T0, owner_id="owner-1", package_id=f"pkg-{delivery_id}")
+
+
+def test_valid_package_is_stored_and_reported_ready_to_the_delivery_session() -> None:
+    world = PackageWorld()
+    assert isinstance(world.handle(requested(weight=3.5, size=PackageSize.MEDIUM)), Complete)
+    package = world.packages.get("pkg-d1")
+    assert package is not None and (package.status, package.weight, package.delivery_id) == (PackageStatus.READY, 3.5, "d1")
+    [report] = world.bus.to(DELIVERY_INBOX_QUEUE)
+    assert (report.subject, report.session_id, report.message_id) == ("PackageReady", "d1", "d1:PackageReady")
+
+
+@pytest.mark.parametrize("weight", [0.0, -1.0, 25.01, 300.0])
+def test_weight_outside_limits_is_rejected_reported_then_dead_lettered(weight: float) -> None:
+    world = PackageWorld()
+    outcome = world.handle(requested(weight=weight))
+    assert isinstance(outcome, DeadLetter) and outcome.reason == ReasonCode.PACKAGE_REJECTED
+    assert world.reports() == ["PackageRejected"] and world.packages.get("pkg-d1") is None
+    assert world.bus.to(DELIVERY_INBOX_QUEUE)[0].message.reason == ReasonCode.PACKAGE_REJECTED  # type: ignore[attr-defined]
+
+
+def test_weight_at_the_limit_is_accepted() -> None:
+    assert isinstance(PackageWorld().handle(requested(weight=25.0)), Complete)
+
+
+def test_package_id_of_another_delivery_is_rejected() -> None:
+    world = PackageWorld()
+    world.handle(requested("d1", package_id="shared"))
+    outcome = world.handle(requested("d2", package_id="shared"))
+    assert isinstance(outcome, DeadLetter) and "belongs to delivery d1" in outcome.description
+
+
+def test_duplicate_request_stores_one_package_and_one_report() -> None:
+    world = PackageWorld()
+    world.handle(requested())
+    world.handle(requested())
+    assert world.reports() == ["PackageReady"]
+    assert len([d for d in world.packages._container.all() if d["kind"] == "package"]) == 1  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("kind,status", [(DeliveryShipped, PackageStatus.CLOSED), (DeliveryFailed, PackageStatus.CANCELLED),
+                                         (DeliveryCancelled, PackageStatus.CANCELLED)])
+def test_outcome_closes_or_cancels_the_package_idempotently(kind: type, status: PackageStatus) -> None:
+    world = PackageWorld()
+    world.handle(requested())
+    for _ in range(2):
+        assert isinstance(world.handle(ended(kind)), Complete)
+    assert world.packages.get("pkg-d1").status is status  # type: ignore[union-attr]
+
+
+def test_compensation_racing_ahead_of_a_retried_request_refuses_it() -> None:
+    world = PackageWorld()
+    world.handle(ended(DeliveryCancelled))
+    outcome = world.handle(requested())
+    assert isinstance(outcome, Complete) and "refused" in outcome.note
+    assert world.reports() == [] and world.packages.get("pkg-d1") is None
+
+
+def test_fault_injection_raises_a_transient_error_on_requests_only() -> None:
+    world = PackageWorld(fault_step="package")
+    with pytest.raises(TransientFault):
+        world.handle(requested())
+    assert isinstance(world.handle(ended(DeliveryFailed)), Complete)
+
+
+def test_unexpected_type_is_dead_lettered_as_invalid() -> None:
+    outcome = PackageWorld().handle(package_ready())
+    assert isinstance(outcome, DeadLetter) and outcome.reason == ReasonCode.INVALID_MESSAGE

@@ -1,0 +1,88 @@
+"""The Service Bus triggers as the host calls them: settlement by outcome through the message actions."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from adapters import bootstrap
+from adapters.memory import ManualClock
+from adapters.ports import TransientFault
+from adapters.settings import Settings
+from contracts.names import DELIVERY_INBOX_QUEUE
+from contracts.reasons import ReasonCode
+from tests.unit.app.support import (
+    T0, FakeMessageActions, FakeReceivedMessage, cancel, requested, sdk_message, user_function,
+)
+
+
+@pytest.fixture()
+def deps() -> Iterator[bootstrap.Dependencies]:
+    installed = bootstrap.in_memory(Settings(readiness_deadline_seconds=60), clock=ManualClock(T0))
+    bootstrap.install(installed)
+    yield installed
+    bootstrap.install(None)
+
+
+@pytest.mark.parametrize("function", ["package_on_deliveries", "drone_scheduler_on_deliveries", "delivery_on_inbox"])
+def test_success_completes_after_the_owed_send(deps: bootstrap.Dependencies, function: str) -> None:
+    actions, msg = FakeMessageActions(), sdk_message(requested())
+    user_function(function)(msg, actions)
+    assert actions.verbs == ["complete"] and actions.calls[0][1] is msg
+    assert deps.bus.to(DELIVERY_INBOX_QUEUE), "the report (or timer) went out before completing"  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("function", ["package_on_deliveries", "drone_scheduler_on_deliveries", "delivery_on_inbox"])
+@pytest.mark.parametrize("body", [b"not json", b'{"messageType": "DeliveryRequested"}', b'{"messageType": "Bogus"}'])
+def test_invalid_message_is_dead_lettered_at_once(deps: bootstrap.Dependencies, function: str, body: bytes) -> None:
+    actions = FakeMessageActions()
+    user_function(function)(FakeReceivedMessage(body=body, message_id="m1"), actions)
+    [(verb, _, details)] = actions.calls
+    assert (verb, details["reason"]) == ("deadletter", ReasonCode.INVALID_MESSAGE) and details["description"]
+
+
+def test_subject_that_contradicts_the_body_is_invalid(deps: bootstrap.Dependencies) -> None:
+    actions, msg = FakeMessageActions(), sdk_message(requested())
+    msg.subject = "PackageReady"
+    user_function("package_on_deliveries")(msg, actions)
+    assert actions.calls[0][2]["reason"] == ReasonCode.INVALID_MESSAGE
+
+
+def test_business_failure_reports_then_dead_letters_with_the_reason(deps: bootstrap.Dependencies) -> None:
+    actions = FakeMessageActions()
+    user_function("package_on_deliveries")(sdk_message(requested(weight=99)), actions)
+    assert actions.calls[0][2]["reason"] == ReasonCode.PACKAGE_REJECTED
+    assert deps.bus.types_to(DELIVERY_INBOX_QUEUE) == ["PackageRejected"]  # type: ignore[attr-defined]
+
+
+def test_transient_failure_abandons_and_raises(deps: bootstrap.Dependencies) -> None:
+    deps.bus.fail_next = ConnectionError("broker away")  # type: ignore[attr-defined]
+    actions = FakeMessageActions()
+    with pytest.raises(ConnectionError):
+        user_function("package_on_deliveries")(sdk_message(requested()), actions)
+    assert actions.verbs == ["abandon"]
+
+
+def test_fault_injection_setting_makes_the_step_transient() -> None:
+    settings = Settings.from_env({"FaultInjection__TransientFailureStep": "drone-scheduler"})
+    bootstrap.install(bootstrap.in_memory(settings))
+    try:
+        actions = FakeMessageActions()
+        with pytest.raises(TransientFault):
+            user_function("drone_scheduler_on_deliveries")(sdk_message(requested()), actions)
+        assert actions.verbs == ["abandon"]
+        user_function("package_on_deliveries")(sdk_message(requested()), actions)
+        assert actions.verbs == ["abandon", "complete"]
+    finally:
+        bootstrap.install(None)
+
+
+def test_delivery_trigger_publishes_terminal_event_before_completing(deps: bootstrap.Dependencies) -> None:
+    actions = FakeMessageActions()
+    user_function("delivery_on_inbox")(sdk_message(requested()), actions)
+    deps.events.fail_next = ConnectionError("event grid away")  # type: ignore[attr-defined]
+    with pytest.raises(ConnectionError):
+        user_function("delivery_on_inbox")(sdk_message(cancel()), actions)
+    assert actions.verbs == ["complete", "abandon"]
+    user_function("delivery_on_inbox")(sdk_message(cancel()), actions)
+    assert actions.verbs == ["complete", "abandon", "complete"] and len(deps.events.published) == 1  # type: ignore[attr-defined]
