@@ -1,0 +1,1 @@
+"""Cosmos DB NoSQL emulator: REST wire protocol (http/), semantics (core/), SQLite storage (store/), SQL (query/)."""

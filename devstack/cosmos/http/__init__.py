@@ -1,0 +1,1 @@
+"""The Cosmos DB NoSQL REST wire protocol on aiohttp: routing, master-key auth, headers, error mapping."""

@@ -1,0 +1,1 @@
+"""SQLite storage for the Cosmos emulator (implements devstack.cosmos.core.ports.Store)."""
