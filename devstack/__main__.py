@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "host": ("devstack.functions_host.cli", "Functions host: runs function_app.py"),
     "up": ("devstack.stack.cli", "the whole stack: the three emulators and the host running this app"),
     "demo": ("devstack.demo.cli", "submit deliveries to a running stack (or start one) and show the outcome"),
+    "dlq": ("devstack.dlq.cli", "list, show and redrive dead letters (Remediation's records)"),
     "status": ("devstack.demo.status", "show one delivery: python -m devstack status <deliveryId>"),
 }
 

@@ -29,9 +29,9 @@ def stack_services(settings: StackSettings) -> list[ServiceSpec]:
     # Event Grid's subscription endpoint (resources/eventgrid.json) names the host's port and the
     # topic key through ${FUNCTIONS_PORT} / ${EVENTGRID_TOPIC_KEY}, so one file serves any port choice.
     eventgrid_env = {"FUNCTIONS_PORT": str(ports.host), "EVENTGRID_TOPIC_KEY": EVENTGRID_KEY}
-    # Real environment variables win over local.settings.json in the host, as in `func start`;
-    # the stack's own connection settings must win over a user's local.settings.json too.
-    host_env = {**settings.connection_settings(), **settings.app_settings}
+    # Real environment variables win over local.settings.json in the host, as in `func start`; the
+    # stack's connection settings win over the app settings (local.settings.json points at default ports).
+    host_env = {**settings.app_settings, **settings.connection_settings()}
     return [
         ServiceSpec("servicebus", ["servicebus", "--port", str(ports.servicebus), *common,
                                    "--config", str(settings.resource(settings.servicebus_config, "Config.json")),

@@ -8,7 +8,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import IO
 
 from devstack.stack.services import ServiceSpec, child_environment
@@ -80,6 +80,17 @@ class Supervisor:
             self.stop()
             raise
 
+    def restart(self, name: str, env: dict[str, str], timeout: float = 60.0) -> None:
+        """Stop one child and start it again as first specified plus ``env`` (e.g. other app settings)."""
+        index = next(i for i, child in enumerate(self.children) if child.spec.name == name)
+        old = self.children.pop(index)
+        self._terminate(old, timeout=20.0)
+        original = next(spec for spec in self.specs if spec.name == name)
+        spec = replace(original, env={**original.env, **env})
+        child = self._spawn(spec)
+        wait_until_listening(self.bind, spec.port, time.monotonic() + timeout, lambda: child.proc.poll() is None)
+        self.sink("devstack", f"{name} restarted on port {spec.port}")
+
     def _spawn(self, spec: ServiceSpec) -> Child:
         # A new session keeps the terminal's Ctrl-C away from the children: the supervisor stops
         # them itself, host first, so in-flight invocations still reach the emulators.
@@ -108,13 +119,16 @@ class Supervisor:
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM each child in reverse start order and wait for it; SIGKILL what hangs."""
         for child in reversed(self.children):
-            if child.proc.poll() is None:
-                child.proc.send_signal(signal.SIGTERM)
-                try:
-                    child.proc.wait(timeout)
-                except subprocess.TimeoutExpired:
-                    self.sink("devstack", f"{child.spec.name} did not stop in {timeout}s; killing it")
-                    child.proc.kill()
-                    child.proc.wait(10)
-            child.pump.join(5)
+            self._terminate(child, timeout)
         self.children.clear()
+
+    def _terminate(self, child: Child, timeout: float) -> None:
+        if child.proc.poll() is None:
+            child.proc.send_signal(signal.SIGTERM)
+            try:
+                child.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.sink("devstack", f"{child.spec.name} did not stop in {timeout}s; killing it")
+                child.proc.kill()
+                child.proc.wait(10)
+        child.pump.join(5)

@@ -1,0 +1,1 @@
+"""`python -m devstack dlq`: list, inspect and redrive dead letters (operator tooling)."""
