@@ -21,6 +21,10 @@ test: $(STAMP)
 up: $(STAMP)
 	$(BIN)/python -m devstack up $(ARGS)
 
+# Against the stack `make up` runs (or one it starts itself): 20 deliveries, then the edge cases.
+demo: $(STAMP)
+	$(BIN)/python -m devstack demo $(ARGS)
+
 # Index the app with the Azure Python worker's own indexer (azure-functions-runtime, Python 3.13,
 # in .venv-indexer, built on first use). Without Python 3.13: "skipped: no Python 3.13", exit 0.
 check-functions:

@@ -62,9 +62,9 @@ async def invalid_request(client: DeliveriesClient) -> Outcome:
     body["packageInfo"]["size"] = "Huge"
     body["pickupLocation"] = {"latitude": 123}
     reply = await client.submit(body)
-    detail = reply.body if isinstance(reply.body, dict) else {}
-    fields = detail.get("errors") or detail.get("invalidParams") or detail.get("detail")
-    return Outcome("invalid request", "400", f"{reply.status} {fields}")
+    errors = reply.body.get("errors", []) if isinstance(reply.body, dict) else []
+    fields = ", ".join(str(error.get("field")) for error in errors if isinstance(error, dict))
+    return Outcome("invalid request", "400", f"{reply.status}: {fields or reply.body}")
 
 
 async def too_heavy(client: DeliveriesClient, timeout: float) -> Outcome:

@@ -53,8 +53,8 @@ def run(args: argparse.Namespace, console: Console) -> int:
         elif args.broker:
             console.print(_table(rows, ["entity", "messageId", "subject", "reason", "description"]))
         else:
-            console.print(_table(rows, ["id", "reasonCode", "deadLetterReason", "action",
-                                        "requiresOperator", "deliveryId", "redriveCount"]))
+            console.print(_table(rows, ["id", "deadLetterReason", "action", "requiresOperator",
+                                        "redriveCount"]))
         return 0
     if args.command == "show":
         print(json.dumps(read_record(conn, args.record_id), indent=2))
