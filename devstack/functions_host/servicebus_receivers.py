@@ -1,0 +1,199 @@
+"""ReceiverPort backed by the azure-servicebus async SDK (works against devstack's broker or Azure)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from azure.servicebus import NEXT_AVAILABLE_SESSION, ServiceBusReceivedMessage, ServiceBusSubQueue
+from azure.servicebus.aio import ServiceBusClient, ServiceBusReceiver
+from azure.servicebus.exceptions import OperationTimeoutError
+
+log = logging.getLogger(__name__)
+DEAD_LETTER_SUFFIX = "/$deadletterqueue"
+
+
+@dataclass(frozen=True)
+class EntityAddress:
+    """What a trigger listens on: a queue or a topic subscription, optionally its dead-letter subqueue."""
+
+    queue: str | None = None
+    topic: str | None = None
+    subscription: str | None = None
+    dead_letter: bool = False
+
+    @classmethod
+    def parse(cls, queue: str | None, topic: str | None, subscription: str | None) -> EntityAddress:
+        """From the trigger's names; a `/$DeadLetterQueue` suffix (any case) selects the subqueue."""
+        if queue:
+            base, dead = _split_dead_letter(queue)
+            return cls(queue=base, dead_letter=dead)
+        base, dead = _split_dead_letter(subscription or "")
+        return cls(topic=topic, subscription=base, dead_letter=dead)
+
+    def __str__(self) -> str:
+        path = self.queue or f"{self.topic}/Subscriptions/{self.subscription}"
+        return path + ("/$DeadLetterQueue" if self.dead_letter else "")
+
+
+def _split_dead_letter(name: str) -> tuple[str, bool]:
+    if name.lower().endswith(DEAD_LETTER_SUFFIX):
+        return name[: -len(DEAD_LETTER_SUFFIX)], True
+    return name, False
+
+
+class LockKeeper:
+    """Renews a lock until stopped or ``max_duration`` has passed, at half the remaining lock time.
+
+    Renewing at half the remaining time (rather than the SDK's fixed 10 s margin) keeps the short lock
+    durations tests use safe too.
+    """
+
+    def __init__(self, seconds_left: Callable[[], float], renew: Callable[[], Awaitable[Any]],
+                 max_duration: float, done: Callable[[], bool] = lambda: False) -> None:
+        self._task = asyncio.create_task(self._run(seconds_left, renew, max_duration, done))
+
+    @staticmethod
+    async def _run(seconds_left: Callable[[], float], renew: Callable[[], Awaitable[Any]], max_duration: float,
+                   done: Callable[[], bool]) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + max_duration
+        try:
+            while loop.time() < deadline:
+                await asyncio.sleep(min(max(0.2, seconds_left() / 2), deadline - loop.time()))
+                if loop.time() >= deadline or done():
+                    return
+                await renew()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # lock already lost: the next settlement or receive reports it
+            log.debug("lock renewal stopped: %s", exc)
+
+    def stop(self) -> None:
+        """Stop renewing."""
+        self._task.cancel()
+
+
+def _seconds_until(moment: datetime | None) -> float:
+    if moment is None:
+        return 1.0
+    return (moment - datetime.now(timezone.utc)).total_seconds()
+
+
+class SdkReceiver:
+    """ReceiverPort over one ``azure.servicebus.aio.ServiceBusReceiver``."""
+
+    def __init__(self, receiver: ServiceBusReceiver, session_id: str | None = None) -> None:
+        self._receiver = receiver
+        self._session_id = session_id
+
+    @property
+    def session_id(self) -> str | None:
+        """The locked session's id, if a session receiver."""
+        return self._session_id
+
+    async def receive(self, max_count: int, max_wait: float) -> list[Any]:
+        """Locked messages (the SDK issues link credit for ``max_count``)."""
+        return await self._receiver.receive_messages(max_message_count=max_count, max_wait_time=max_wait)
+
+    def lock_token(self, message: Any) -> str:
+        """The message's lock token as a string."""
+        return str(message.lock_token)
+
+    async def complete(self, message: Any) -> None:
+        """Complete the message."""
+        await self._receiver.complete_message(message)
+
+    async def abandon(self, message: Any) -> None:
+        """Abandon the message."""
+        await self._receiver.abandon_message(message)
+
+    async def dead_letter(self, message: Any, reason: str | None, description: str | None) -> None:
+        """Dead-letter the message."""
+        await self._receiver.dead_letter_message(message, reason=reason, error_description=description)
+
+    async def defer(self, message: Any) -> None:
+        """Defer the message."""
+        await self._receiver.defer_message(message)
+
+    async def renew_message_lock(self, message: Any) -> datetime:
+        """Renew the message lock."""
+        return await self._receiver.renew_message_lock(message)
+
+    async def set_session_state(self, state: bytes | str | None) -> None:
+        """Set the session state."""
+        await self._receiver.session.set_state(state)
+
+    async def renew_session_lock(self) -> datetime:
+        """Renew the session lock."""
+        return await self._receiver.session.renew_lock()
+
+    def keep_lock(self, message: Any, max_duration: float) -> LockKeeper:
+        """Renew the message lock in the background until settled or stopped."""
+        return LockKeeper(lambda: _seconds_until(message.locked_until_utc),
+                           lambda: self.renew_message_lock(message), max_duration,
+                           done=lambda: bool(message._settled))  # noqa: SLF001 - the SDK's own settled flag
+
+    def keep_session(self, max_duration: float) -> LockKeeper:
+        """Renew the session lock in the background while the session is held."""
+        session = self._receiver.session
+        return LockKeeper(lambda: _seconds_until(session.locked_until_utc), self.renew_session_lock, max_duration)
+
+    async def close(self) -> None:
+        """Close the link; the broker releases unsettled locks."""
+        await self._receiver.close()
+
+
+class SdkReceiverFactory:
+    """Opens SDK receivers on one entity from one (lazily created) client."""
+
+    def __init__(self, connection_string: str, address: EntityAddress, prefetch_count: int,
+                 retry: dict[str, Any] | None = None) -> None:
+        self._connection_string = connection_string
+        self._address = address
+        self._prefetch = prefetch_count
+        self._retry = dict(retry or {})
+        self._client: ServiceBusClient | None = None
+
+    def _receiver(self, **kwargs: Any) -> ServiceBusReceiver:
+        if self._client is None:
+            self._client = ServiceBusClient.from_connection_string(self._connection_string, **self._retry)
+        address = self._address
+        if address.dead_letter:
+            kwargs["sub_queue"] = ServiceBusSubQueue.DEAD_LETTER
+        kwargs["prefetch_count"] = self._prefetch
+        if address.queue:
+            return self._client.get_queue_receiver(address.queue, **kwargs)
+        return self._client.get_subscription_receiver(address.topic, address.subscription, **kwargs)
+
+    async def open(self) -> SdkReceiver:
+        """A non-session receiver, link attached."""
+        receiver = self._receiver()
+        await receiver.__aenter__()
+        return SdkReceiver(receiver)
+
+    async def accept_session(self, max_wait: float) -> SdkReceiver | None:
+        """The next available session, or None when none is available within ``max_wait``."""
+        receiver = self._receiver(session_id=NEXT_AVAILABLE_SESSION, max_wait_time=max_wait)
+        try:
+            await receiver.__aenter__()
+        except OperationTimeoutError:
+            await receiver.close()
+            return None
+        except BaseException:
+            await receiver.close()
+            raise
+        session_id = receiver.session.session_id
+        if not isinstance(session_id, str):  # the attach reply named no session: treat as none available
+            await receiver.close()
+            return None
+        return SdkReceiver(receiver, session_id)
+
+    async def close(self) -> None:
+        """Close the client (and every receiver it opened)."""
+        if self._client is not None:
+            await self._client.close()
+            self._client = None

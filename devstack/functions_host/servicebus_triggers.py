@@ -1,0 +1,220 @@
+"""Service Bus triggers: one listener per function, with the Service Bus extension's processor semantics.
+
+Mirrors the extension's ServiceBusProcessor / ServiceBusSessionProcessor
+(https://learn.microsoft.com/azure/azure-functions/functions-bindings-service-bus-trigger):
+- non-session: at most `maxConcurrentCalls` invocations at once;
+- sessions: at most `maxConcurrentSessions` sessions held, one invocation per session at a time; a
+  session with no message for `sessionIdleTimeout` is released and the next available one is taken
+  (so a session waiting for scheduled messages never holds a slot for ever);
+- locks are renewed while the function runs, up to `maxAutoLockRenewalDuration`;
+- auto-complete completes after the function *and its output bindings* succeeded; an exception
+  abandons the message unless the function settled it itself (message actions).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from devstack.functions_host.errors import InvocationError
+from devstack.functions_host.message_actions import HeldSession, InFlightMessage, SettlementRegistry
+from devstack.functions_host.servicebus_ports import ReceiverFactory, ReceiverPort
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+POLL_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 10.0
+MIN_ACCEPT_SECONDS = 0.5
+
+# process(receiver, message) invokes the function and sends its outputs; raises InvocationError.
+Process = Callable[[ReceiverPort, Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ListenerOptions:
+    """The per-trigger knobs (host.json `extensions.serviceBus` plus the trigger's own flags)."""
+
+    sessions: bool
+    auto_complete: bool
+    max_concurrent_calls: int
+    max_concurrent_sessions: int
+    session_idle_timeout: float
+    max_lock_renewal: float
+
+
+class ServiceBusListener:
+    """Receives for one function until stopped; in-flight invocations finish before it closes."""
+
+    def __init__(self, name: str, factory: ReceiverFactory, options: ListenerOptions, process: Process,
+                 registry: SettlementRegistry) -> None:
+        self.name = name
+        self._factory = factory
+        self._options = options
+        self._process = process
+        self._registry = registry
+        self._stopped = asyncio.Event()
+        self._in_flight: set[asyncio.Task[None]] = set()
+
+    async def run(self) -> None:
+        """Run the receive loop(s) until ``stop``; then wait for in-flight work and close."""
+        try:
+            if self._options.sessions:
+                workers = [self._session_worker() for _ in range(self._options.max_concurrent_sessions)]
+                await asyncio.gather(*workers)
+            else:
+                await self._message_pump()
+        finally:
+            await self._factory.close()
+
+    def stop(self) -> None:
+        """Stop receiving; running invocations finish and are settled."""
+        self._stopped.set()
+
+    async def _message_pump(self) -> None:
+        receiver: ReceiverPort | None = None
+        slots = asyncio.Semaphore(self._options.max_concurrent_calls)
+        backoff = 0.0
+        while not self._stopped.is_set():
+            try:
+                if receiver is None:
+                    receiver = await self._factory.open()
+                    log.info("%s: receiving", self.name)
+                await self._pump_once(receiver, slots)
+                backoff = 0.0
+            except Exception as exc:  # broker gone, link detached...: reconnect with back-off
+                backoff = min(MAX_BACKOFF_SECONDS, backoff * 2 or 0.5)
+                log.warning("%s: receiving failed (%s: %s); retrying in %.1fs", self.name, type(exc).__name__,
+                            exc, backoff)
+                receiver = await self._discard(receiver)
+                await self._sleep(backoff)
+        await self._drain()
+        await self._discard(receiver)
+
+    async def _pump_once(self, receiver: ReceiverPort, slots: asyncio.Semaphore) -> None:
+        if await self._until_stopped(slots.acquire()) is None:
+            return
+        free = 1
+        while free < self._options.max_concurrent_calls and not slots.locked():
+            await slots.acquire()
+            free += 1
+        try:
+            messages = await self._until_stopped(receiver.receive(free, POLL_SECONDS)) or []
+        except BaseException:
+            for _ in range(free):
+                slots.release()
+            raise
+        for _ in range(free - len(messages)):
+            slots.release()
+        for message in messages:
+            task = asyncio.create_task(self._handle(receiver, message))
+            self._in_flight.add(task)
+            task.add_done_callback(lambda t: (self._in_flight.discard(t), slots.release()))
+
+    async def _session_worker(self) -> None:
+        backoff = 0.0
+        while not self._stopped.is_set():
+            started = asyncio.get_running_loop().time()
+            try:
+                receiver = await self._until_stopped(self._factory.accept_session(self._options.session_idle_timeout))
+                backoff = 0.0
+            except Exception as exc:
+                backoff = min(MAX_BACKOFF_SECONDS, backoff * 2 or 0.5)
+                log.warning("%s: accepting a session failed (%s: %s); retrying in %.1fs", self.name,
+                            type(exc).__name__, exc, backoff)
+                await self._sleep(backoff)
+                continue
+            if receiver is not None:
+                await self._hold_session(receiver)
+            elif asyncio.get_running_loop().time() - started < MIN_ACCEPT_SECONDS:
+                await self._sleep(MIN_ACCEPT_SECONDS)  # "no session" came at once: do not spin
+
+    async def _hold_session(self, receiver: ReceiverPort) -> None:
+        session_id = str(receiver.session_id)
+        held = HeldSession(receiver)
+        with self._registry.lock:
+            self._registry.sessions[session_id] = held
+        log.debug("%s: holding session %s", self.name, session_id)
+        keep_alive = receiver.keep_session(self._options.max_lock_renewal)
+        try:
+            while not self._stopped.is_set() and not held.release_requested:
+                messages = await self._until_stopped(receiver.receive(1, self._options.session_idle_timeout))
+                if not messages:
+                    break  # idle (or stopping): release the session so another one can be served
+                for message in messages:
+                    await self._handle(receiver, message)
+        except Exception as exc:  # session lock lost, connection dropped: let another receiver take it
+            log.warning("%s: session %s ended (%s: %s)", self.name, session_id, type(exc).__name__, exc)
+        finally:
+            keep_alive.stop()
+            with self._registry.lock:
+                self._registry.sessions.pop(session_id, None)
+            await self._discard(receiver)
+            log.debug("%s: released session %s", self.name, session_id)
+
+    async def _handle(self, receiver: ReceiverPort, message: Any) -> None:
+        token = receiver.lock_token(message)
+        entry = InFlightMessage(receiver, message)
+        with self._registry.lock:
+            self._registry.messages[token] = entry
+        keep_alive = receiver.keep_lock(message, self._options.max_lock_renewal)
+        failed = False
+        try:
+            await self._process(receiver, message)
+        except InvocationError:
+            failed = True  # logged by the runner with the invocation id
+        except Exception:
+            failed = True
+            log.exception("%s: processing message %s failed", self.name, token)
+        finally:
+            keep_alive.stop()
+            with self._registry.lock:
+                self._registry.messages.pop(token, None)
+        if not entry.settled:
+            await self._settle_after(receiver, message, failed)
+
+    async def _settle_after(self, receiver: ReceiverPort, message: Any, failed: bool) -> None:
+        # "If the message handler throws and did not settle the message, it is abandoned, irrespective
+        # of AutoCompleteMessages" (ServiceBusProcessorOptions.AutoCompleteMessages remarks).
+        try:
+            if failed:
+                await receiver.abandon(message)
+            elif self._options.auto_complete:
+                await receiver.complete(message)
+        except Exception as exc:  # lock lost: the broker redelivers; nothing else to do here
+            log.warning("%s: settling message failed (%s: %s)", self.name, type(exc).__name__, exc)
+
+    async def _until_stopped(self, awaitable: Coroutine[Any, Any, T]) -> T | None:
+        """Await ``awaitable`` unless ``stop`` comes first (then cancel it and return None)."""
+        task = asyncio.ensure_future(awaitable)
+        stop = asyncio.ensure_future(self._stopped.wait())
+        done, _ = await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        if task in done:
+            stop.cancel()
+            return task.result()
+        task.cancel()
+        try:
+            await task
+        except BaseException:  # noqa: BLE001 - a cancelled receive has nothing to report
+            pass
+        return None
+
+    async def _sleep(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopped.wait(), seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    async def _drain(self) -> None:
+        if self._in_flight:
+            await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+
+    async def _discard(self, receiver: ReceiverPort | None) -> None:
+        if receiver is None:
+            return None
+        try:
+            await receiver.close()
+        except Exception as exc:  # closing a broken link may fail; the broker drops its locks anyway
+            log.debug("%s: closing a receiver failed: %s", self.name, exc)
+        return None
