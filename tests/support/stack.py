@@ -66,7 +66,13 @@ def e2e_settings(data_dir: Path, **overrides: str) -> StackSettings:
     """This app on free ports with times scaled down (flights of a second or two, fast retries)."""
     ports = Ports(servicebus=free_port(), cosmos=free_port(), eventgrid=free_port(), host=free_port())
     app_settings = {**local_values(REPO_ROOT), "FlightTimeScale": "0.002", "ReadinessDeadlineSeconds": "12",
-                    "MaxPackageWeightKg": "30", **overrides}
+                    "MaxPackageWeightKg": "30",
+                    # host.json's 5 s session idle time, scaled down like every other timing knob: with
+                    # 8 session slots, due ReadinessDeadline timers of finished deliveries would
+                    # otherwise hold every slot for 5 s each and starve live deliveries past their
+                    # (scaled) 12 s deadline. The override syntax is the real host's.
+                    "AzureFunctionsJobHost__extensions__serviceBus__sessionIdleTimeout": "00:00:01",
+                    **overrides}
     return StackSettings(app_dir=REPO_ROOT, data_dir=data_dir, ports=ports, eventgrid_time_scale=0.01,
                          app_settings=app_settings, log_level="INFO")
 
