@@ -1,0 +1,265 @@
+"""The proton event handler: connections, links, transfers and timers of the broker.
+
+Shape follows qpid-proton's examples/broker.py (on_link_opening/on_sendable/on_delivery), on the
+lower-level endpoint events so the broker controls attach replies, credit and dispositions itself.
+``loop.EngineLoop`` feeds it the engine's events.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from proton import Condition, Connection, Delivery, Endpoint, Event, Handler, Link
+
+from ..core import timers
+from ..core.broker import Broker
+from ..core.errors import BrokerError
+from . import codec
+from .cbs import SasKey, TokenRejected, resource_path
+from .errors import INTERNAL_ERROR, UNAUTHORIZED, condition_for
+from .links import (SESSION_FILTER, ConnectionState, DeliveryLink, IngressLink, ReplyLink, _text, close_with,
+                    open_like_remote, refuse, reply_link_for)
+from .management import ManagementNode
+
+log = logging.getLogger(__name__)
+
+CBS_NODE = "$cbs"
+MANAGEMENT_SUFFIX = "/$management"
+DEFAULT_SESSION_WAIT = 60.0  # the service's default when the client sends no com.microsoft:timeout
+TIMEOUT_PROPERTY = "com.microsoft:timeout"
+
+
+def guarded(method: Callable[..., None]) -> Callable[..., None]:
+    """Keep one bad event from stopping the broker: log it and drop that link or connection."""
+    @functools.wraps(method)
+    def wrapper(self: BrokerHandler, event: Event) -> None:
+        try:
+            method(self, event)
+        except Exception:  # noqa: BLE001 - a broker must outlive any one client's bad input
+            log.exception("error handling %s", event.type)
+            endpoint = event.link or event.connection
+            if endpoint is not None and not endpoint.state & Endpoint.LOCAL_CLOSED:
+                endpoint.condition = Condition(INTERNAL_ERROR, "internal error in devstack broker")
+                endpoint.close()
+    return wrapper
+
+
+class BrokerHandler(Handler):
+    """Serves the broker over AMQP 1.0 for every accepted connection."""
+
+    def __init__(self, broker: Broker, sas_key: SasKey) -> None:
+        super().__init__()
+        self.broker = broker
+        self.sas_key = sas_key
+
+    # --- timers ------------------------------------------------------------------------------------
+
+    def tick(self) -> None:
+        """Run due broker work (lock expiry, scheduling, TTL, session waits)."""
+        try:
+            timers.tick(self.broker)
+        except Exception:  # noqa: BLE001 - one bad pass must not stop the broker
+            log.exception("timer tick failed")
+
+    # --- connections -------------------------------------------------------------------------------
+
+    @guarded
+    def on_connection_remote_open(self, event: Event) -> None:
+        """Accept the connection."""
+        connection = event.connection
+        connection.sb_state = ConnectionState()
+        connection.container = connection.remote_container or "devstack-servicebus"
+        connection.open()
+        log.info("connection opened by %s", connection.remote_container)
+
+    def on_session_remote_open(self, event: Event) -> None:
+        """Accept every session."""
+        event.session.open()
+
+    def on_session_remote_close(self, event: Event) -> None:
+        """Close our end of the session."""
+        event.session.close()
+
+    @guarded
+    def on_connection_remote_close(self, event: Event) -> None:
+        """Release what the connection held, then close it."""
+        self._release_connection(event.connection)
+        event.connection.close()
+
+    def on_transport_closed(self, event: Event) -> None:
+        """A socket went away (possibly without closing): release its locks and sessions."""
+        if event.connection is not None:
+            if getattr(event.connection, "sb_state", None) is not None:
+                log.info("connection of %s closed", event.connection.remote_container)
+            self._release_connection(event.connection)
+
+    def _release_connection(self, connection: Connection) -> None:
+        state: ConnectionState | None = getattr(connection, "sb_state", None)
+        if state is None:
+            return
+        for receiver in list(state.receivers):
+            receiver.detach()
+        state.receivers.clear()
+
+    # --- links -------------------------------------------------------------------------------------
+
+    @guarded
+    def on_link_remote_open(self, event: Event) -> None:
+        """Route a new link to CBS, management, a sender or a receiver."""
+        link = event.link
+        state: ConnectionState = link.connection.sb_state
+        if link.is_sender:
+            address = _path(link.remote_source.address)
+            if address == CBS_NODE or address.lower().endswith(MANAGEMENT_SUFFIX):
+                if address != CBS_NODE and not self._authorized(state, address):
+                    return close_with(link, UNAUTHORIZED, f"Unauthorized access to '{address}'.")
+                reply = ReplyLink(link)
+                link.sb_link = reply
+                state.reply_links.append(reply)
+                return open_like_remote(link)
+            return self._attach_receiver(link, state, address)
+        address = _path(link.remote_target.address)
+        if address == CBS_NODE:
+            link.sb_link = "cbs"
+        elif address.lower().endswith(MANAGEMENT_SUFFIX):
+            if not self._authorized(state, address):
+                return close_with(link, UNAUTHORIZED, f"Unauthorized access to '{address}'.")
+            link.sb_link = ManagementNode(self.broker, address[: -len(MANAGEMENT_SUFFIX)], owner=state)
+        else:
+            if not self._authorized(state, address):
+                return close_with(link, UNAUTHORIZED, f"Unauthorized access to '{address}'.")
+            # A sender to a missing entity is attached and every transfer refused with amqp:not-found:
+            # the SDK reports that as MessagingEntityNotFoundError, whereas a detach racing its first
+            # send surfaces only as an unknown error.
+            ingress = IngressLink(link, self.broker, address)
+            link.sb_link = ingress
+            return ingress.open()
+        open_like_remote(link)
+        link.flow(100)
+
+    def _attach_receiver(self, link: Link, state: ConnectionState, address: str) -> None:
+        if not self._authorized(state, address):
+            return close_with(link, UNAUTHORIZED, f"Unauthorized access to '{address}'.")
+        filters = _filter_map(link.remote_source)
+        sessionful = SESSION_FILTER in filters
+        session = _text(filters.get(SESSION_FILTER))
+        properties = link.remote_properties or {}
+        timeout_ms = properties.get(TIMEOUT_PROPERTY)
+        receiver = DeliveryLink(link, self.broker, address)
+        link.sb_link = receiver
+        try:
+            receiver.entity = self.broker.attach(
+                address, receiver, session, sessionful=sessionful,
+                timeout=float(timeout_ms) / 1000 if timeout_ms else DEFAULT_SESSION_WAIT)
+        except BrokerError as exc:
+            receiver.closed = True
+            return refuse(link, address, condition_for(exc), str(exc))
+        state.receivers.append(receiver)
+        if not sessionful:
+            receiver.open()
+
+    def _authorized(self, state: ConnectionState, address: str) -> bool:
+        now = self.broker.clock()
+        return any(grant.covers(address, now) for grant in state.grants)
+
+    @guarded
+    def on_link_flow(self, event: Event) -> None:
+        """New credit: deliver waiting messages or replies."""
+        handler = getattr(event.link, "sb_link", None)
+        if isinstance(handler, DeliveryLink) and handler.entity is not None and not handler.closed:
+            self.broker.pump(handler.entity)
+            if event.link.drain_mode:
+                # A drain request wants the rest of its credit back at once when nothing is ready
+                # (AMQP 1.0 part 2, 2.6.7 "Flow Control": drain).
+                event.link.drained()
+        elif isinstance(handler, ReplyLink):
+            handler.flush()
+
+    @guarded
+    def on_link_remote_close(self, event: Event) -> None:
+        """The client detached: release what the link held, detach our end."""
+        link = event.link
+        handler = getattr(link, "sb_link", None)
+        if isinstance(handler, DeliveryLink):
+            handler.detach()
+            state = link.connection.sb_state
+            if handler in state.receivers:
+                state.receivers.remove(handler)
+        elif isinstance(handler, ReplyLink):
+            link.connection.sb_state.reply_links.remove(handler)
+        if not link.state & Endpoint.LOCAL_CLOSED:
+            link.close()
+
+    # --- transfers -----------------------------------------------------------------------------
+
+    @guarded
+    def on_delivery(self, event: Event) -> None:
+        """A transfer from a client, or a client's disposition for one of ours."""
+        delivery: Delivery = event.delivery
+        link = event.link
+        handler = getattr(link, "sb_link", None)
+        if link.is_sender:
+            if isinstance(handler, DeliveryLink) and delivery.updated:
+                handler.on_disposition(delivery)
+            return
+        if not delivery.readable or delivery.partial:
+            return
+        if isinstance(handler, IngressLink):
+            return handler.on_transfer(delivery)
+        payload = link.recv(delivery.pending)
+        link.advance()
+        delivery.update(Delivery.ACCEPTED)
+        delivery.settle()
+        link.flow(1)
+        if handler == "cbs":
+            self._put_token(link, payload)
+        elif isinstance(handler, ManagementNode):
+            reply, reply_to = handler.handle(payload)
+            target = reply_link_for(link.connection.sb_state, _path(link.remote_target.address), reply_to)
+            if target is not None:
+                target.send(reply)
+
+    def _put_token(self, link: Link, payload: bytes) -> None:
+        parts = codec.sections(payload)
+        props = list(_section(payload, parts, codec.PROPERTIES) or []) + [None] * 13
+        token = _section(payload, parts, codec.VALUE)
+        state: ConnectionState = link.connection.sb_state
+        try:
+            grant = self.sas_key.validate(_text(token) or "", self.broker.clock())
+            state.grants.append(grant)
+            status, description = 202, "Accepted"
+            log.debug("token accepted for %s", grant.resource)
+        except TokenRejected as exc:
+            status, description = 401, str(exc)
+            log.info("token refused: %s", exc)
+
+        reply = b"".join([
+            codec.encode_value(codec.Described(codec.ulong(codec.PROPERTIES), [None] * 5 + [props[0]])),
+            codec.encode_value(codec.Described(codec.ulong(codec.APPLICATION_PROPERTIES),
+                                               {"status-code": status, "status-description": description})),
+            codec.encode_value(codec.Described(codec.ulong(codec.VALUE), None)),
+        ])
+        target = reply_link_for(state, CBS_NODE, _text(props[4]))
+        if target is not None:
+            target.send(reply)
+
+def _path(address: Any) -> str:
+    return resource_path(_text(address) or "")
+
+
+def _filter_map(terminus: Any) -> dict[Any, Any]:
+    data = terminus.filter
+    data.rewind()
+    if not data.next():
+        return {}
+    value = data.get_object()
+    return value if isinstance(value, dict) else {}
+
+
+def _section(buf: bytes, parts: list[tuple[int, int, int]], code: int) -> Any:
+    for part_code, start, end in parts:
+        if part_code == code:
+            return codec.decode_value(buf[start:end])
+    return None

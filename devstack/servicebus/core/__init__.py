@@ -1,0 +1,1 @@
+"""Broker semantics: entities, messages, locks, sessions, scheduling, dedupe, forwarding (no I/O)."""

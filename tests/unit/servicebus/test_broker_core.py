@@ -1,0 +1,222 @@
+"""Broker semantics against an in-memory store and a hand-moved clock (no sockets, no proton)."""
+from __future__ import annotations
+
+import pytest
+
+from devstack.servicebus.core import management, timers
+from devstack.servicebus.core.broker import Broker
+from devstack.servicebus.core.entity import Entity
+from devstack.servicebus.core.errors import (EntityNotFound, InvalidOperation, MessageLockLost,
+                                             MessageSizeExceeded, SessionCannotBeLocked, SessionLockLost)
+from devstack.servicebus.core.filters import MessageFacts
+from devstack.servicebus.core.message import Envelope, MessageState
+from devstack.servicebus.core.settlement import Outcome, settle
+from devstack.servicebus.core.topology import load_topology
+
+from .fakes import FakeClock, FakeReceiver, MemoryStore
+
+CONFIG = {"UserConfig": {"Namespaces": [{"Name": "ns", "Queues": [
+    {"Name": "q", "Properties": {"LockDuration": "PT10S", "MaxDeliveryCount": 3}},
+    {"Name": "ttl", "Properties": {"DefaultMessageTimeToLive": "PT5S", "DeadLetteringOnMessageExpiration": True}},
+    {"Name": "s", "Properties": {"RequiresSession": True, "LockDuration": "PT10S"}},
+    {"Name": "dd", "Properties": {"RequiresDuplicateDetection": True, "DuplicateDetectionHistoryTimeWindow": "PT20S"}},
+    {"Name": "fwd", "Properties": {"ForwardTo": "s"}},
+], "Topics": [{"Name": "t", "Subscriptions": [
+    {"Name": "all"},
+    {"Name": "red", "Rules": [{"Name": "r", "Properties": {"FilterType": "Correlation",
+                                                          "CorrelationFilter": {"Properties": {"color": "red"}}}}]},
+]}]}]}}
+
+
+def env(body: str, session: str | None = None, message_id: str | None = None, ttl: float | None = None,
+        scheduled_at: float | None = None, **user: object) -> Envelope:
+    return Envelope(body.encode(), MessageFacts({}, user), message_id, session, ttl, scheduled_at)
+
+
+@pytest.fixture()
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture()
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture()
+def broker(clock: FakeClock, store: MemoryStore) -> Broker:
+    return Broker(load_topology(CONFIG), store, clock)
+
+
+def attach(broker: Broker, path: str, receiver: FakeReceiver, session: str | None = None,
+           sessionful: bool = False, timeout: float = 5.0) -> Entity:
+    return broker.attach(path, receiver, session, sessionful=sessionful, timeout=timeout)
+
+
+def test_peek_lock_then_complete_removes_durably(broker: Broker, store: MemoryStore) -> None:
+    broker.send("q", [env("a"), env("b")])
+    receiver = FakeReceiver(credit=1)
+    attach(broker, "q", receiver)
+    assert receiver.bodies == [b"a"]
+    settle(broker, receiver.token(), Outcome.COMPLETE)
+    assert receiver.bodies == [b"a"]  # no credit left for b
+    receiver.grant(1)
+    broker.pump(broker.receivable("q"))
+    assert receiver.bodies == [b"a", b"b"]
+    assert [m.payload for m in store.messages.values()] == [b"b"]
+
+
+def test_abandon_counts_and_max_delivery_dead_letters(broker: Broker) -> None:
+    broker.send("q", [env("poison")])
+    receiver = FakeReceiver()
+    attach(broker, "q", receiver)
+    for _ in range(3):
+        settle(broker, receiver.token(), Outcome.ABANDON)
+    assert [m.delivery_count for m, _, _ in receiver.delivered] == [0, 1, 2]
+    [dead] = broker.receivable("q/$DeadLetterQueue").messages.values()
+    assert dead.dead_letter is not None and dead.dead_letter.reason == "MaxDeliveryCountExceeded"
+
+
+def test_release_does_not_count_a_delivery(broker: Broker) -> None:
+    broker.send("q", [env("x")])
+    receiver = FakeReceiver()
+    attach(broker, "q", receiver)
+    settle(broker, receiver.token(), Outcome.RELEASE)
+    assert [m.delivery_count for m, _, _ in receiver.delivered] == [0, 0]
+
+
+def test_lock_expiry_redelivers_and_old_token_is_lost(broker: Broker, clock: FakeClock) -> None:
+    broker.send("q", [env("slow")])
+    receiver = FakeReceiver()
+    attach(broker, "q", receiver)
+    first = receiver.token()
+    clock.advance(10.5)
+    timers.tick(broker)
+    assert len(receiver.delivered) == 2 and receiver.delivered[1][0].delivery_count == 1
+    with pytest.raises(MessageLockLost):
+        settle(broker, first, Outcome.COMPLETE)
+
+
+def test_renew_lock_pushes_expiry(broker: Broker, clock: FakeClock) -> None:
+    broker.send("q", [env("hold")])
+    receiver = FakeReceiver()
+    entity = attach(broker, "q", receiver)
+    clock.advance(8)
+    [until] = management.renew_locks(broker, entity, [receiver.token()])
+    assert until == clock.now + 10
+    clock.advance(8)
+    timers.tick(broker)
+    assert len(receiver.delivered) == 1
+
+
+def test_ttl_dead_letters_with_reason(broker: Broker, clock: FakeClock) -> None:
+    broker.send("ttl", [env("old", ttl=60), env("young", ttl=2)])  # entity default 5 s caps the 60 s
+    clock.advance(5.1)
+    timers.tick(broker)
+    dlq = broker.receivable("ttl/$deadletterqueue")
+    reasons = sorted((m.payload, m.dead_letter.reason) for m in dlq.messages.values() if m.dead_letter)
+    assert reasons == [(b"old", "TTLExpiredException"), (b"young", "TTLExpiredException")]
+
+
+def test_scheduled_message_waits_and_can_be_cancelled(broker: Broker, clock: FakeClock) -> None:
+    keep, drop = broker.send("q", [env("later", scheduled_at=clock.now + 30),
+                                   env("never", scheduled_at=clock.now + 30)])
+    management.cancel_scheduled(broker, "q", [drop])
+    receiver = FakeReceiver()
+    attach(broker, "q", receiver)
+    assert receiver.delivered == []
+    assert broker.receivable("q").messages[keep].state is MessageState.SCHEDULED
+    clock.advance(30)
+    timers.tick(broker)
+    assert receiver.bodies == [b"later"]
+
+
+def test_duplicates_dropped_inside_window_only(broker: Broker, clock: FakeClock) -> None:
+    broker.send("dd", [env("1", message_id="m"), env("2", message_id="m")])
+    clock.advance(21)
+    broker.send("dd", [env("3", message_id="m")])
+    assert sorted(m.payload for m in broker.receivable("dd").messages.values()) == [b"1", b"3"]
+
+
+def test_topic_copies_have_their_own_sequence_numbers(broker: Broker) -> None:
+    broker.send("t", [env("plain"), env("red one", color="red")])
+    everything = broker.receivable("t/subscriptions/all").messages
+    red = broker.receivable("t/Subscriptions/red").messages
+    assert sorted(everything) == [1, 2]
+    assert [(seq, m.payload) for seq, m in red.items()] == [(1, b"red one")]
+
+
+def test_sessions_are_exclusive_fifo_and_lock_expiry_frees_them(broker: Broker, clock: FakeClock) -> None:
+    broker.send("s", [env("a1", session="a"), env("b1", session="b"), env("a2", session="a")])
+    first = FakeReceiver()
+    attach(broker, "s", first, "a", sessionful=True)
+    assert first.bodies == [b"a1", b"a2"]
+    with pytest.raises(SessionCannotBeLocked):
+        attach(broker, "s", FakeReceiver(), "a", sessionful=True)
+    clock.advance(10.5)
+    timers.tick(broker)
+    assert first.closed == ["session-lock-lost"]
+    with pytest.raises(SessionLockLost):
+        management.renew_session_lock(broker, broker.receivable("s"), "a")
+    second = FakeReceiver()
+    attach(broker, "s", second, "a", sessionful=True)
+    assert [(m.payload, m.delivery_count) for m, _, _ in second.delivered] == [(b"a1", 1), (b"a2", 1)]
+
+
+def test_next_available_waits_for_a_session_then_times_out(broker: Broker, clock: FakeClock) -> None:
+    waiting = FakeReceiver()
+    attach(broker, "s", waiting, None, sessionful=True, timeout=5)
+    broker.send("s", [env("x", session="late")])
+    assert waiting.assigned == ["late"] and waiting.bodies == [b"x"]
+    idle = FakeReceiver()
+    attach(broker, "s", idle, None, sessionful=True, timeout=5)
+    clock.advance(5)
+    timers.tick(broker)
+    assert idle.closed == ["timeout"]
+
+
+def test_detach_releases_locks_and_session(broker: Broker) -> None:
+    broker.send("s", [env("x", session="k")])
+    holder = FakeReceiver()
+    entity = attach(broker, "s", holder, "k", sessionful=True)
+    broker.detach(entity, holder)
+    other = FakeReceiver()
+    attach(broker, "s", other, None, sessionful=True)
+    assert other.assigned == ["k"]
+    # Closing a session receiver is not a failed delivery.
+    assert [m.delivery_count for m, _, _ in other.delivered] == [0]
+
+
+def test_forward_to_session_queue_keeps_the_session(broker: Broker) -> None:
+    broker.send("fwd", [env("on", session="z")])
+    [moved] = broker.receivable("s").messages.values()
+    assert (moved.payload, moved.session_id) == (b"on", "z")
+    assert broker.receivable("fwd").messages == {}
+
+
+def test_bad_requests_are_typed_errors(broker: Broker) -> None:
+    with pytest.raises(EntityNotFound):
+        broker.send("nope", [env("x")])
+    with pytest.raises(InvalidOperation):
+        broker.send("s", [env("no session")])
+    with pytest.raises(MessageSizeExceeded):
+        broker.send("q", [Envelope(b"x" * 300_000, MessageFacts({}, {}))])
+    with pytest.raises(InvalidOperation):
+        attach(broker, "s", FakeReceiver())  # a session entity needs a session receiver
+    assert broker.receivable("q").messages == {}
+
+
+def test_restart_restores_messages_unlocked_and_sequences(clock: FakeClock, store: MemoryStore) -> None:
+    first = Broker(load_topology(CONFIG), store, clock)
+    first.send("q", [env("a"), env("b")])
+    attach(first, "q", FakeReceiver())  # both locked when the process "dies"
+    first.send("q", [env("c")])
+    lock = first.receivable("q").messages[1].lock
+    assert lock is not None
+    settle(first, lock.token, Outcome.COMPLETE)
+    again = Broker(load_topology(CONFIG), store, clock)
+    receiver = FakeReceiver()
+    attach(again, "q", receiver)
+    assert receiver.bodies == [b"b", b"c"]
+    again.send("q", [env("d")])
+    assert max(again.receivable("q").messages) == 4
