@@ -72,7 +72,9 @@ class BrokerHandler(Handler):
         connection.sb_state = ConnectionState()
         connection.container = connection.remote_container or "devstack-servicebus"
         connection.open()
-        log.info("connection opened by %s", connection.remote_container)
+        # DEBUG, not INFO: the SDK opens one connection per receiver, so a Functions host cycling
+        # NEXT_AVAILABLE session receivers opens several a second and would drown `make up`'s log.
+        log.debug("connection opened by %s", connection.remote_container)
 
     def on_session_remote_open(self, event: Event) -> None:
         """Accept every session."""
@@ -92,7 +94,7 @@ class BrokerHandler(Handler):
         """A socket went away (possibly without closing): release its locks and sessions."""
         if event.connection is not None:
             if getattr(event.connection, "sb_state", None) is not None:
-                log.info("connection of %s closed", event.connection.remote_container)
+                log.debug("connection of %s closed", event.connection.remote_container)
             self._release_connection(event.connection)
 
     def _release_connection(self, connection: Connection) -> None:
