@@ -13,6 +13,7 @@ from adapters.drone_repository import DroneRepository
 from adapters.ports import Clock, DocumentContainer, EventPublisher, MessageBus
 from adapters.repositories import DeadLetterRepository, DeliveryRepository, IngestionRepository, PackageRepository
 from adapters.settings import Settings
+from adapters.settlement import AttemptCounter
 from contracts.names import (
     DEADLETTERS_CONTAINER, DELIVERIES_CONTAINER, DRONES_CONTAINER, PACKAGES_CONTAINER, REQUESTS_CONTAINER,
 )
@@ -65,6 +66,11 @@ class Dependencies:
         return DeliveryRepository(self._container(DELIVERIES_CONTAINER))
 
     @cached_property
+    def attempts(self) -> AttemptCounter:
+        """Failed attempts per message in this process (Remediation stops retrying a dead letter after a few)."""
+        return AttemptCounter()
+
+    @cached_property
     def deadletters(self) -> DeadLetterRepository:
         """Remediation's records."""
         return DeadLetterRepository(self._container(DEADLETTERS_CONTAINER))
@@ -108,5 +114,5 @@ def in_memory(settings: Settings | None = None, clock: Clock = utc_now) -> Depen
     def container(name: str) -> InMemoryContainer:
         return containers.setdefault(name, InMemoryContainer(PARTITION_KEYS.get(name, "/id")))
 
-    bus, events = InMemoryBus(), InMemoryEventPublisher()
+    bus, events = InMemoryBus(clock), InMemoryEventPublisher()
     return Dependencies(settings or Settings(), lambda: bus, lambda: events, container, clock)

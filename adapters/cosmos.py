@@ -2,16 +2,18 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from azure.cosmos import ContainerProxy, CosmosClient
 from azure.cosmos.exceptions import (
-    CosmosAccessConditionFailedError, CosmosBatchOperationError, CosmosResourceExistsError, CosmosResourceNotFoundError,
+    CosmosAccessConditionFailedError, CosmosBatchOperationError, CosmosHttpResponseError, CosmosResourceExistsError,
+    CosmosResourceNotFoundError,
 )
 from azure.core import MatchConditions
 
-from adapters.ports import BatchFailed, BatchOperation, Conflict, Document, NotFound, PreconditionFailed
+from adapters.ports import BatchFailed, BatchOperation, Conflict, Document, InvalidId, NotFound, PreconditionFailed
 from adapters.settings import Settings
 
 CONNECTION_SETTING = "CosmosDBConnection"
@@ -33,19 +35,22 @@ class CosmosContainer:
     def create(self, document: Document) -> Document:
         """Create; Conflict if the id exists in that partition."""
         try:
-            return dict(self._container.create_item(document))
+            with _valid_id(document):
+                return dict(self._container.create_item(document))
         except CosmosResourceExistsError as exc:
             raise Conflict(document["id"]) from exc
 
     def upsert(self, document: Document) -> Document:
         """Create or replace unconditionally."""
-        return dict(self._container.upsert_item(document))
+        with _valid_id(document):
+            return dict(self._container.upsert_item(document))
 
     def replace(self, document: Document, if_match: str | None = None) -> Document:
         """Replace; NotFound, or PreconditionFailed on a stale ETag (HTTP If-Match -> 412)."""
         condition: dict[str, Any] = {"etag": if_match, "match_condition": MatchConditions.IfNotModified} if if_match else {}
         try:
-            return dict(self._container.replace_item(document["id"], document, **condition))
+            with _valid_id(document):
+                return dict(self._container.replace_item(document["id"], document, **condition))
         except CosmosResourceNotFoundError as exc:
             raise NotFound(document["id"]) from exc
         except CosmosAccessConditionFailedError as exc:
@@ -73,6 +78,20 @@ class CosmosContainer:
             responses = exc.operation_responses or []
             status = responses[index].get("statusCode", exc.status_code) if index < len(responses) else exc.status_code
             raise BatchFailed(index, int(status or 0)) from exc
+
+
+@contextmanager
+def _valid_id(document: Document) -> Iterator[None]:
+    """Map an id Cosmos refuses to InvalidId: the SDK checks '/', '\\', '#', '?', tab and line breaks itself
+    (ValueError "Id contains illegal chars."), the service answers 400 for the rest."""
+    try:
+        yield
+    except ValueError as exc:
+        raise InvalidId(f"invalid document id {document.get('id')!r}: {exc}") from exc
+    except CosmosHttpResponseError as exc:
+        if exc.status_code == 400:
+            raise InvalidId(f"invalid document {document.get('id')!r}: {exc.message}") from exc
+        raise
 
 
 def _operation(op: BatchOperation) -> tuple[Any, ...]:

@@ -6,10 +6,11 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from adapters.ports import BatchOperation, Conflict, DocumentContainer
-from contracts.documents import DroneDocument, DroneStatus, EndedMarker, ReservationDocument
+from contracts.documents import DroneDocument, DroneStatus, EndedMarker, ReservationDocument, ReservationStatus
 
-RESERVATION_EXISTS = 0   # index of the reservation create in the reserve batch (409: already ours)
+RESERVATION_EXISTS = 0   # index of the reservation create in the reserve batch (409: already ours, or released)
 DRONE_CHANGED = 1        # index of the drone replace (412: someone else took it first)
+CONFLICT, PRECONDITION_FAILED = 409, 412
 
 
 def reservation_id(delivery_id: str) -> str:
@@ -64,13 +65,29 @@ class DroneRepository:
             BatchOperation("replace", drone.id, reserved.to_json_dict(), if_match=etag),
         ], self.fleet_id)
 
-    def release(self, reservation: ReservationDocument, drone: DroneDocument | None, etag: str | None) -> None:
-        """Atomically delete the reservation and, if the drone is still held for it, make the drone available."""
-        operations = [BatchOperation("delete", reservation.id)]
+    def release(self, reservation: ReservationDocument, drone: DroneDocument | None, etag: str | None,
+                now: datetime) -> None:
+        """Atomically turn the reservation into a ``Released`` tombstone and, if the drone is still held for
+        this delivery (DESIGN.md: release reverses it only for the same deliveryId), make the drone available.
+        Raises BatchFailed (e.g. 412 when the drone changed since read: a transient retry)."""
+        released = reservation.model_copy(update={"status": ReservationStatus.RELEASED, "released_at": now})
+        operations = [BatchOperation("replace", reservation.id, released.to_json_dict())]
         if drone is not None and drone.reserved_for == reservation.delivery_id:
             freed = drone.model_copy(update={"status": DroneStatus.AVAILABLE, "reserved_for": None})
             operations.append(BatchOperation("replace", drone.id, freed.to_json_dict(), if_match=etag))
         self._container.execute_batch(operations, self.fleet_id)
+
+    def tombstone(self, delivery_id: str, now: datetime) -> bool:
+        """Create a ``Released`` reservation holding no drone, so a request that a compensation overtook cannot
+        reserve later; False if a reservation already exists (then release that one)."""
+        tombstone = ReservationDocument(id=reservation_id(delivery_id), fleet_id=self.fleet_id, delivery_id=delivery_id,
+                                        drone_id=None, seconds_to_pickup=0, seconds_to_dropoff=0, created_at=now,
+                                        status=ReservationStatus.RELEASED, released_at=now)
+        try:
+            self._container.create(tombstone.to_json_dict())
+            return True
+        except Conflict:
+            return False
 
     def is_ended(self, delivery_id: str) -> bool:
         """True once a terminal event for the delivery was handled here."""

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import copy
 import itertools
+import re
 import threading
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 
 from adapters.ports import (
-    BatchFailed, BatchOperation, Conflict, Document, Event, NotFound, Outgoing, PreconditionFailed,
+    BatchFailed, BatchOperation, Clock, Conflict, Document, Event, InvalidId, NotFound, Outgoing, PreconditionFailed,
 )
 
 
@@ -68,7 +69,7 @@ class InMemoryContainer:
             for index, operation in enumerate(operations):
                 try:
                     self._apply(operation, partition_key)
-                except (Conflict, NotFound, PreconditionFailed) as exc:
+                except (Conflict, NotFound, PreconditionFailed, InvalidId) as exc:
                     self._docs = snapshot
                     raise BatchFailed(index, _STATUS[type(exc)]) from exc
 
@@ -91,37 +92,61 @@ class InMemoryContainer:
         return (str(document[self._path]), str(document["id"]))
 
     def _store(self, document: Document) -> Document:
+        _check_id(str(document["id"]))
         stored = {k: v for k, v in copy.deepcopy(document).items() if not k.startswith("_")}
         stored["_etag"] = f'"{next(self._etags):08x}"'
         self._docs[self._key(stored)] = stored
         return copy.deepcopy(stored)
 
 
-_STATUS = {Conflict: 409, NotFound: 404, PreconditionFailed: 412}
+_STATUS = {Conflict: 409, NotFound: 404, PreconditionFailed: 412, InvalidId: 400}
+_FORBIDDEN_ID = re.compile(r"[/\\?#\x00-\x1f\x7f]")  # what Cosmos DB (and its SDK) refuse in an id
+
+
+def _check_id(item_id: str) -> None:
+    if not item_id or _FORBIDDEN_ID.search(item_id) or item_id.endswith(" "):
+        raise InvalidId(f"invalid document id {item_id!r}")
+
+
+# resources/Config.json: DuplicateDetectionHistoryTimeWindow PT10M on `deliveries` and `delivery-inbox`.
+DUPLICATE_DETECTION_WINDOW = timedelta(minutes=10)
 
 
 class InMemoryBus:
-    """Service Bus sends with the broker's duplicate detection: a repeated MessageId is accepted and dropped."""
+    """Service Bus sends with the broker's duplicate detection: a MessageId the entity accepted within the
+    duplicate-detection window is accepted and dropped; after the window it is a new message again.
 
-    def __init__(self) -> None:
+    ``sent`` is everything handlers handed to ``send`` (what they did); ``accepted`` is what the broker kept."""
+
+    def __init__(self, clock: Clock | None = None, duplicate_window: timedelta = DUPLICATE_DETECTION_WINDOW) -> None:
         self.accepted: list[Outgoing] = []
+        self.sent: list[Outgoing] = []
         self.send_calls = 0
         self.fail_next: Exception | None = None
-        self._seen: set[tuple[str, str]] = set()
+        self._clock: Clock = clock or (lambda: datetime.now(timezone.utc))
+        self._window = duplicate_window
+        self._seen: dict[tuple[str, str], datetime] = {}
         self._lock = threading.Lock()
 
     def send(self, messages: Sequence[Outgoing]) -> None:
-        """Accept each message; drop (silently, like the broker) one whose MessageId the entity has seen."""
+        """Accept each message; drop (silently, like the broker) one whose MessageId the entity saw within the window."""
         with self._lock:
             self.send_calls += 1
             if self.fail_next is not None:
                 error, self.fail_next = self.fail_next, None
                 raise error
+            now = self._clock()
             for message in messages:
+                self.sent.append(message)
                 key = (message.entity, message.message_id)
-                if key not in self._seen:
-                    self._seen.add(key)
+                first_seen = self._seen.get(key)
+                if first_seen is None or now - first_seen >= self._window:
+                    self._seen[key] = now
                     self.accepted.append(message)
+
+    def sent_to(self, entity: str) -> list[Outgoing]:
+        """Everything handed to ``send`` for one entity, duplicates included, in send order."""
+        return [m for m in self.sent if m.entity == entity]
 
     def to(self, entity: str) -> list[Outgoing]:
         """Accepted messages for one entity, in send order."""

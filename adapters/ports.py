@@ -29,6 +29,10 @@ class PreconditionFailed(StoreError):
     """The document changed since it was read: its ETag no longer matches (HTTP 412)."""
 
 
+class InvalidId(StoreError):
+    """Cosmos DB refuses the document id (HTTP 400): '/', '\\', '?', '#', control characters, a trailing space."""
+
+
 class BatchFailed(StoreError):
     """A transactional batch was rolled back because operation ``index`` failed with ``status``."""
 

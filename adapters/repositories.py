@@ -58,23 +58,40 @@ class IngestionRepository:
 
 
 class PackageRepository:
-    """Package's documents (container `packages`, partition key `/id`): packages and ended markers."""
+    """Package's documents (container `packages`, partition key `/id`): packages and ended markers.
+
+    Writes are create-if-absent or ETag-conditional, never blind: a compensation and a retried request
+    racing on the same package cannot overwrite each other (the loser gets Conflict/PreconditionFailed)."""
 
     def __init__(self, container: DocumentContainer) -> None:
         self._container = container
 
     def get(self, package_id: str) -> PackageDocument | None:
         """The package, or None."""
-        raw = self._container.read(package_id, package_id)
-        return PackageDocument.model_validate(raw) if raw else None
+        found = self.get_with_etag(package_id)
+        return found[0] if found else None
 
-    def upsert(self, package: PackageDocument) -> None:
-        """Create or replace the package (idempotent)."""
-        self._container.upsert(package.to_json_dict())
+    def get_with_etag(self, package_id: str) -> tuple[PackageDocument, str] | None:
+        """The package and its ETag, or None."""
+        raw = self._container.read(package_id, package_id)
+        return (PackageDocument.model_validate(raw), raw["_etag"]) if raw else None
+
+    def create(self, package: PackageDocument) -> str:
+        """Store a new package; raises Conflict if one with that id exists. Returns the ETag."""
+        return str(self._container.create(package.to_json_dict())["_etag"])
+
+    def replace(self, package: PackageDocument, etag: str) -> None:
+        """Replace the package only if unchanged since read; raises PreconditionFailed otherwise."""
+        self._container.replace(package.to_json_dict(), if_match=etag)
 
     def is_ended(self, delivery_id: str) -> bool:
         """True once a terminal event for the delivery was handled."""
-        return self._container.read(_ended_id(delivery_id), _ended_id(delivery_id)) is not None
+        return self.ended_outcome(delivery_id) is not None
+
+    def ended_outcome(self, delivery_id: str) -> str | None:
+        """The terminal message type recorded for the delivery, or None while it has not ended here."""
+        raw = self._container.read(_ended_id(delivery_id), _ended_id(delivery_id))
+        return EndedMarker.model_validate(raw).outcome if raw else None
 
     def mark_ended(self, delivery_id: str, outcome: str, now: datetime) -> None:
         """Remember that the delivery ended (idempotent)."""

@@ -9,7 +9,7 @@ import json
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from azure.servicebus import ServiceBusClient, ServiceBusMessage, ServiceBusSender
 
@@ -25,11 +25,13 @@ class ServiceBusMessageBus:
     """Sends through one shared client; one sender per entity, each used under its own lock
     (azure-servicebus senders are not thread-safe, and the host runs sync functions on a thread pool)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings,
+                 connect: Callable[[Settings], ServiceBusClient] | None = None) -> None:
         self._settings = settings
+        self._connect = connect or _connect
         self._client: ServiceBusClient | None = None
         self._senders: dict[str, ServiceBusSender] = {}
-        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._locks: dict[str, threading.Lock] = {}   # per entity; created and looked up only under self._lock
         self._lock = threading.Lock()
 
     def send(self, messages: Sequence[Outgoing]) -> None:
@@ -51,7 +53,7 @@ class ServiceBusMessageBus:
                 self._client = None
 
     def _send_to(self, entity: str, batch: list[ServiceBusMessage]) -> None:
-        with self._locks[entity]:
+        with self._entity_lock(entity):
             sender = self._sender(entity)
             try:
                 sender.send_messages(batch)
@@ -60,10 +62,16 @@ class ServiceBusMessageBus:
                 self._drop_sender(entity)
                 raise
 
+    def _entity_lock(self, entity: str) -> threading.Lock:
+        # Under the bus lock: two threads asking for a new entity at once must get the same lock, or they
+        # would use the one (not thread-safe) sender concurrently.
+        with self._lock:
+            return self._locks.setdefault(entity, threading.Lock())
+
     def _sender(self, entity: str) -> ServiceBusSender:
         with self._lock:
             if self._client is None:
-                self._client = _connect(self._settings)
+                self._client = self._connect(self._settings)
             if entity not in self._senders:
                 client = self._client
                 self._senders[entity] = (client.get_topic_sender(entity) if entity == DELIVERIES_TOPIC

@@ -8,6 +8,8 @@ raise on transient errors (abandoned, retried up to MaxDeliveryCount, then dead-
 from __future__ import annotations
 
 import logging
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -33,7 +35,16 @@ class DeadLetter:
     description: str
 
 
-Outcome = Complete | DeadLetter
+@dataclass(frozen=True)
+class Defer:
+    """Set the message aside: it stays in its entity, is never delivered again by itself and can only be
+    received by its sequence number. For a dead letter that cannot be processed (a dead-letter queue never
+    moves a message on, so abandoning it would redeliver it at once, forever); the caller logs it for an operator."""
+
+    description: str
+
+
+Outcome = Complete | DeadLetter | Defer
 
 
 @dataclass(frozen=True)
@@ -69,6 +80,35 @@ class MessageActions(Protocol):
                    deadletter_error_description: str | None = None) -> None:
         """Move the message to the dead-letter queue."""
 
+    def defer(self, message: Any) -> None:
+        """Defer the message (kept, receivable only by sequence number)."""
+
+
+class AttemptCounter:
+    """Failed attempts per message in this process (bounded: the oldest keys are forgotten first).
+
+    Used where the broker's own MaxDeliveryCount cannot stop a retry loop: a dead-letter queue redelivers an
+    abandoned message at once and never moves it on."""
+
+    def __init__(self, capacity: int = 10_000) -> None:
+        self._counts: OrderedDict[str, int] = OrderedDict()
+        self._capacity = capacity
+        self._lock = threading.Lock()
+
+    def failed(self, key: str) -> int:
+        """Count one more failure of ``key``; returns how many there were so far."""
+        with self._lock:
+            count = self._counts.pop(key, 0) + 1
+            self._counts[key] = count
+            while len(self._counts) > self._capacity:
+                self._counts.popitem(last=False)
+            return count
+
+    def succeeded(self, key: str) -> None:
+        """Forget ``key``."""
+        with self._lock:
+            self._counts.pop(key, None)
+
 
 def received_from(msg: Any) -> Received:
     """Copy the fields handlers need from an azure-servicebus ``ServiceBusReceivedMessage``."""
@@ -99,8 +139,12 @@ def process(msg: Any, actions: MessageActions, handler: Callable[[Received], Out
 
 
 def settle(msg: Any, actions: MessageActions, outcome: Outcome, received: Received) -> None:
-    """Complete or dead-letter, and log which."""
-    if isinstance(outcome, DeadLetter):
+    """Complete, dead-letter or defer, and log which."""
+    if isinstance(outcome, Defer):
+        log.error("deferring %s (sequence number %s) for an operator: %s", received.message_id,
+                  received.sequence_number, outcome.description)
+        actions.defer(msg)
+    elif isinstance(outcome, DeadLetter):
         log.warning("dead-lettering %s: %s %s", received.message_id, outcome.reason, outcome.description)
         actions.deadletter(msg, deadletter_reason=outcome.reason,
                            deadletter_error_description=outcome.description[:4096])

@@ -73,17 +73,35 @@ class DroneDocument(Contract):
     reserved_for: str | None = None
 
 
+class ReservationStatus(StrEnum):
+    """A reservation holds its drone until the delivery ends; then it stays behind as a tombstone."""
+
+    HELD = "Held"
+    RELEASED = "Released"
+
+
 class ReservationDocument(Contract):
-    """`reservation:{deliveryId}`: created in the same transactional batch that marks the drone reserved."""
+    """`reservation:{deliveryId}`: created in the same transactional batch that marks the drone reserved.
+
+    Released reservations are kept (status ``Released``), never deleted: a redelivered request that raced the
+    compensation then hits 409 on its create, finds the tombstone and refuses instead of reserving again.
+    A compensation that finds no reservation creates the tombstone itself (``drone_id`` None)."""
 
     id: str
     kind: Literal["reservation"] = "reservation"
     fleet_id: str
     delivery_id: str
-    drone_id: str
+    drone_id: str | None
     seconds_to_pickup: float
     seconds_to_dropoff: float
     created_at: UtcDateTime
+    status: ReservationStatus = ReservationStatus.HELD
+    released_at: UtcDateTime | None = None
+
+    @property
+    def is_released(self) -> bool:
+        """True once the delivery ended here: the drone is no longer held for it."""
+        return self.status is ReservationStatus.RELEASED
 
 
 class DeliveryState(StrEnum):

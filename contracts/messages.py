@@ -4,7 +4,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal, Union
 
-from pydantic import Field, TypeAdapter, ValidationError
+from pydantic import Field, TypeAdapter, ValidationError, ValidationInfo, model_validator
 
 from contracts.model import Contract, Identifier, UtcDateTime
 from contracts.reasons import ReasonCode
@@ -50,12 +50,24 @@ class PackageInfo(Contract):
     tag: str | None = Field(default=None, max_length=256)
 
 
+WIRE = "wire"  # validation context key: the input came off the bus, so the envelope must be complete
+
+
 class Message(Contract):
     """Fields every message carries."""
 
     delivery_id: Identifier
+    # The default only serves construction in code; on the wire `schemaVersion` is required (DESIGN.md "Rules").
     schema_version: Literal[1] = SCHEMA_VERSION
     occurred_at: UtcDateTime
+
+    @model_validator(mode="before")
+    @classmethod
+    def _envelope_is_complete_on_the_wire(cls, data: object, info: ValidationInfo) -> object:
+        if info.context and info.context.get(WIRE) and isinstance(data, dict) and "schemaVersion" not in data \
+                and "schema_version" not in data:
+            raise ValueError("schemaVersion is required")
+        return data
 
 
 class DeliveryRequested(Message):
@@ -190,13 +202,15 @@ class InvalidMessage(ValueError):
     """A message body that is not one of the contracts (dead-lettered at once with InvalidMessage)."""
 
 
-def parse_message(body: bytes | str, subject: str | None = None) -> AnyMessage:
-    """Validate a message body; the subject, when present, must agree with ``messageType``."""
+def parse_message(body: bytes | str, subject: str | None) -> AnyMessage:
+    """Validate a received message: a complete envelope, and a subject equal to ``messageType`` (DESIGN.md "Rules")."""
     try:
-        message = _ADAPTER.validate_json(body)
+        message = _ADAPTER.validate_json(body, context={WIRE: True})
     except ValidationError as exc:
         raise InvalidMessage(_describe(exc)) from exc
-    if subject and subject != message.message_type:
+    if not subject:
+        raise InvalidMessage(f"the message has no subject (it must be the messageType, {message.message_type!r})")
+    if subject != message.message_type:
         raise InvalidMessage(f"subject {subject!r} does not match messageType {message.message_type!r}")
     return message
 

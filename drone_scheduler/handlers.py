@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from adapters.drone_repository import RESERVATION_EXISTS, DroneRepository
+from adapters.drone_repository import CONFLICT, DRONE_CHANGED, PRECONDITION_FAILED, RESERVATION_EXISTS, DroneRepository
 from adapters.outbound import to_inbox
 from adapters.ports import BatchFailed, Clock, MessageBus, TransientFault
 from adapters.settlement import Complete, DeadLetter, Outcome, Received
@@ -37,7 +37,10 @@ def _on_requested(message: DeliveryRequested, received: Received, drones: DroneR
     if drones.is_ended(message.delivery_id):
         return Complete("delivery already ended; request refused (a compensation overtook it)")
     reservation = drones.reservation(message.delivery_id) or _reserve_nearest(message, drones, clock, fleet)
-    if reservation is None:
+    if reservation is not None and reservation.is_released:
+        # The compensation won the race past the ended check above: its tombstone made our create fail (409).
+        return Complete("delivery already ended (reservation released); request refused")
+    if reservation is None or reservation.drone_id is None:
         detail = f"no available drone carries a {message.package_info.size} package of {message.package_info.weight} kg"
         failed = DroneSchedulingFailed(delivery_id=message.delivery_id, occurred_at=clock(), detail=detail)
         bus.send([to_inbox(failed, received.traceparent)])
@@ -51,7 +54,8 @@ def _on_requested(message: DeliveryRequested, received: Received, drones: DroneR
 
 def _reserve_nearest(message: DeliveryRequested, drones: DroneRepository, clock: Clock,
                      fleet: FleetConfig) -> ReservationDocument | None:
-    """Try suitable drones nearest first; a 412 means another delivery won that drone, so try the next."""
+    """Try suitable drones nearest first; a 412 means another delivery won that drone, so try the next.
+    Returns the delivery's reservation (possibly a released tombstone), or None when no drone is left."""
     suitable = [(d, etag) for d, etag in drones.available() if is_suitable(d, message.package_info)]
     to_dropoff = distance_km(message.pickup_location, message.dropoff_location)
     for drone, etag in by_distance(suitable, message.pickup_location):
@@ -66,10 +70,20 @@ def _reserve_nearest(message: DeliveryRequested, drones: DroneRepository, clock:
             drones.reserve(reservation, drone, etag)
             return reservation
         except BatchFailed as failed:
-            if failed.index == RESERVATION_EXISTS:  # a concurrent redelivery of ours won: reuse its reservation
-                return drones.reservation(message.delivery_id)
+            if (failed.index, failed.status) == (RESERVATION_EXISTS, CONFLICT):
+                return _existing_reservation(message.delivery_id, drones)
+            if (failed.index, failed.status) != (DRONE_CHANGED, PRECONDITION_FAILED):
+                raise  # throttling, timeouts, a vanished drone...: transient, retried by the broker
             log.info("drone %s taken concurrently; trying the next", drone.id)
     return None
+
+
+def _existing_reservation(delivery_id: str, drones: DroneRepository) -> ReservationDocument:
+    """After a 409 on our create: a concurrent redelivery of ours reserved (reuse it) or a compensation released."""
+    existing = drones.reservation(delivery_id)
+    if existing is None:
+        raise TransientFault(f"reservation:{delivery_id} exists (409) but cannot be read; retrying")
+    return existing
 
 
 def _on_ended(message: DeliveryShipped | DeliveryFailed | DeliveryCancelled, drones: DroneRepository,
@@ -77,9 +91,13 @@ def _on_ended(message: DeliveryShipped | DeliveryFailed | DeliveryCancelled, dro
     # Marker first: a DeliveryRequested that arrives after the compensation is refused, not served.
     drones.mark_ended(message.delivery_id, message.message_type, clock())
     reservation = drones.reservation(message.delivery_id)
-    if reservation is None:
-        return Complete("no drone held for this delivery")
-    held = drones.drone(reservation.drone_id)
+    if reservation is None and drones.tombstone(message.delivery_id, clock()):
+        # A request still in flight may have passed its ended check already; the tombstone makes its create fail.
+        return Complete("no drone held for this delivery; reservation tombstoned")
+    reservation = reservation or _existing_reservation(message.delivery_id, drones)
+    if reservation.is_released:
+        return Complete("drone already released for this delivery")
+    held = drones.drone(reservation.drone_id) if reservation.drone_id else None
     drone, etag = held if held else (None, None)
-    drones.release(reservation, drone, etag)
+    drones.release(reservation, drone, etag, clock())
     return Complete(f"drone {reservation.drone_id} released")

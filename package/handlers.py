@@ -34,8 +34,8 @@ def _on_requested(message: DeliveryRequested, received: Received, packages: Pack
     if packages.is_ended(message.delivery_id):
         return Complete("delivery already ended; request refused (a compensation overtook it)")
     info = message.package_info
-    problem = rejection(info.weight, max_weight_kg)
     existing = packages.get(info.package_id)
+    problem = rejection(info.weight, max_weight_kg)
     if problem is None and existing is not None and existing.delivery_id != message.delivery_id:
         problem = f"package {info.package_id} belongs to delivery {existing.delivery_id}"
     if problem is not None:
@@ -43,11 +43,30 @@ def _on_requested(message: DeliveryRequested, received: Received, packages: Pack
                                    detail=problem)
         bus.send([to_inbox(rejected, received.traceparent)])
         return DeadLetter(ReasonCode.PACKAGE_REJECTED, problem)
-    packages.upsert(PackageDocument(id=info.package_id, delivery_id=message.delivery_id, size=info.size,
-                                    weight=info.weight, tag=info.tag, status=PackageStatus.READY, updated_at=clock()))
+    if existing is not None and existing.status is not PackageStatus.READY:
+        # Closed/Cancelled for this very delivery: it ended, and the compensation got here between our checks.
+        return Complete(f"package already {existing.status.value.lower()}; request refused (the delivery ended)")
+    if existing is None and not _create_ready(message, packages, clock):
+        return Complete("delivery ended while the package was stored; package cancelled, request refused")
     ready = PackageReady(delivery_id=message.delivery_id, occurred_at=clock(), package_id=info.package_id)
     bus.send([to_inbox(ready, received.traceparent)])
     return Complete("package ready")
+
+
+def _create_ready(message: DeliveryRequested, packages: PackageRepository, clock: Clock) -> bool:
+    """Create the package (create-if-absent; a concurrent create raises Conflict: transient, retried); False if
+    the delivery turned out to have ended meanwhile, in which case the package is finished at once."""
+    info = message.package_info
+    package = PackageDocument(id=info.package_id, delivery_id=message.delivery_id, size=info.size, weight=info.weight,
+                              tag=info.tag, status=PackageStatus.READY, updated_at=clock())
+    etag = packages.create(package)
+    # The compensation writes its marker before it looks for the package; we look for the marker after writing
+    # the package. So whichever of the two came second sees the other: the package cannot stay Ready.
+    outcome = packages.ended_outcome(message.delivery_id)
+    if outcome is None:
+        return True
+    _finish(package, etag, _FINAL_STATUS.get(outcome, PackageStatus.CANCELLED), packages, clock)
+    return False
 
 
 def rejection(weight_kg: float, max_weight_kg: float) -> str | None:
@@ -59,14 +78,24 @@ def rejection(weight_kg: float, max_weight_kg: float) -> str | None:
     return None
 
 
+_FINAL_STATUS = {"DeliveryShipped": PackageStatus.CLOSED}  # by the ended marker's outcome; otherwise Cancelled
+
+
 def _on_ended(message: DeliveryShipped | DeliveryFailed | DeliveryCancelled, packages: PackageRepository,
               clock: Clock) -> Outcome:
     # Marker first: a DeliveryRequested retried after this point is refused even if no package exists yet.
     packages.mark_ended(message.delivery_id, message.message_type, clock())
-    package = packages.get(message.package_id)
-    if package is None or package.delivery_id != message.delivery_id:
+    found = packages.get_with_etag(message.package_id)
+    if found is None or found[0].delivery_id != message.delivery_id:
         return Complete("no package held for this delivery")
+    package, etag = found
     status = PackageStatus.CLOSED if isinstance(message, DeliveryShipped) else PackageStatus.CANCELLED
     if package.status is not status:
-        packages.upsert(package.model_copy(update={"status": status, "updated_at": clock()}))
+        _finish(package, etag, status, packages, clock)
     return Complete(f"package {status.value.lower()}")
+
+
+def _finish(package: PackageDocument, etag: str, status: PackageStatus, packages: PackageRepository,
+            clock: Clock) -> None:
+    # ETag-conditional: a concurrent writer makes this raise PreconditionFailed (transient: the retry re-reads).
+    packages.replace(package.model_copy(update={"status": status, "updated_at": clock()}), etag)

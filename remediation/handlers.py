@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from adapters.outbound import to_inbox
 from adapters.ports import Clock, MessageBus
 from adapters.repositories import DeadLetterRepository
-from adapters.settlement import Complete, Outcome, Received
+from adapters.settlement import AttemptCounter, Complete, Defer, Outcome, Received
 from adapters.tracing import trace_id_of
 from contracts.documents import DeadLetterAction, DeadLetterRecord
 from contracts.messages import AnyMessage, DeliveryOutcome, DeliveryRequested, InvalidMessage, Step, StepFailed, parse_message
@@ -27,17 +29,56 @@ class Verdict:
     step_failed: StepFailed | None = None
 
 
+MAX_ATTEMPTS = 5  # failed attempts at one dead letter (in this process) before it is deferred for an operator
+
+
 def handle_dead_letter(received: Received, entity: str, deadletters: DeadLetterRepository, bus: MessageBus,
-                       clock: Clock) -> Outcome:
-    """Record the dead letter; send StepFailed when the broker gave up on a step's request."""
-    message = _parse_quietly(received)
-    verdict = decide(entity, message, received.dead_letter_reason, received.dead_letter_error_description, clock)
-    if verdict.step_failed is not None:
-        bus.send([to_inbox(verdict.step_failed, received.traceparent, step=entity)])
-    deadletters.record(_record(received, entity, message, verdict, clock))
+                       clock: Clock, attempts: AttemptCounter | None = None) -> Outcome:
+    """Record the dead letter; send StepFailed when the broker gave up on a step's request.
+
+    A failure raises (abandon: the dead letter comes straight back) until it has failed MAX_ATTEMPTS times;
+    then the dead letter is deferred and logged whole at ERROR: a dead-letter queue never moves a message on,
+    so retrying a persistent failure would spin forever."""
+    key = f"{entity}#{received.sequence_number if received.sequence_number is not None else received.message_id}"
+    try:
+        message = _parse_quietly(received)
+        verdict = decide(entity, message, received.dead_letter_reason, received.dead_letter_error_description, clock)
+        note = _act(_record(received, entity, message, verdict, clock), verdict, received, deadletters, bus)
+    except Exception:
+        failures = attempts.failed(key) if attempts is not None else 0
+        if failures < MAX_ATTEMPTS:
+            raise
+        log.exception("dead letter on %s failed %d times; deferring it in the dead-letter queue for an operator: %s",
+                      entity, failures, _describe(received))
+        return Defer(f"dead letter on {entity} could not be recorded after {failures} attempts; "
+                     "receive it by its sequence number")
+    if attempts is not None:
+        attempts.succeeded(key)
     if verdict.action is DeadLetterAction.OPERATOR_REQUIRED:
         log.warning("dead letter on %s needs an operator: %s %s", entity, received.message_id, verdict.reason_code)
-    return Complete(f"dead letter recorded: {verdict.action.value}")
+    return Complete(note)
+
+
+def _describe(received: Received) -> str:
+    # Everything a redrive needs, for the log an operator reads when the record itself could not be written.
+    return json.dumps({"messageId": received.message_id, "sequenceNumber": received.sequence_number,
+                       "subject": received.subject, "sessionId": received.session_id,
+                       "deadLetterReason": received.dead_letter_reason,
+                       "deadLetterErrorDescription": received.dead_letter_error_description,
+                       "applicationProperties": received.application_properties,
+                       "body": received.body.decode("utf-8", "replace")[:16384]})
+
+
+def _act(record: DeadLetterRecord, verdict: Verdict, received: Received, deadletters: DeadLetterRepository,
+         bus: MessageBus) -> str:
+    if deadletters.get(record.id) is not None:
+        # Handled before (its completion was lost): the send already went out before that record was written,
+        # and the record may carry an operator's redrive marks, so leave both alone.
+        return "dead letter already recorded"
+    if verdict.step_failed is not None:
+        bus.send([to_inbox(verdict.step_failed, received.traceparent, step=record.entity)])
+    deadletters.record(record)
+    return f"dead letter recorded: {verdict.action.value}"
 
 
 def decide(entity: str, message: AnyMessage | None, reason: str | None, description: str | None,
@@ -57,10 +98,21 @@ def decide(entity: str, message: AnyMessage | None, reason: str | None, descript
     return Verdict(DeadLetterAction.RECORDED, _known(reason) or (None if message else ReasonCode.INVALID_MESSAGE))
 
 
+# Cosmos DB refuses '/', '\\', '?', '#' (and control characters) in ids, and a dead letter's MessageId comes from
+# whoever sent it. Percent-encode everything outside a readable safe set ('%' itself too, so the encoding is
+# one-to-one): ordinary ids stay `{entity}:{MessageId}`, the rest becomes e.g. `package:a%2Fb`.
+_ID_SAFE = "-._~:@!$&'()*+,;="
+_MAX_ID_CHARS = 255
+
+
 def record_id(entity: str, received: Received) -> str:
-    """The dead-letter key: entity and MessageId (a redrive gets a new MessageId, so a new record)."""
+    """The dead-letter key `{entity}:{MessageId}`, percent-encoded where Cosmos forbids a character (a redrive gets
+    a new MessageId, so a new record); a key too long for an id is replaced by its SHA-256."""
     key = received.message_id or hashlib.sha256(received.body).hexdigest()[:32]
-    return f"{entity}:{key}".replace("/", "_")
+    encoded = quote(f"{entity}:{key}", safe=_ID_SAFE)
+    if len(encoded) <= _MAX_ID_CHARS:
+        return encoded
+    return f"{quote(entity, safe=_ID_SAFE)}:sha256:{hashlib.sha256(key.encode('utf-8')).hexdigest()}"
 
 
 def _record(received: Received, entity: str, message: AnyMessage | None, verdict: Verdict, clock: Clock) -> DeadLetterRecord:

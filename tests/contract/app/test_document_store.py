@@ -9,11 +9,15 @@ import pytest
 from adapters.bootstrap import PARTITION_KEYS
 from adapters.drone_repository import DRONE_CHANGED, RESERVATION_EXISTS, DroneRepository
 from adapters.memory import InMemoryContainer
-from adapters.ports import BatchFailed, BatchOperation, Conflict, DocumentContainer, NotFound, PreconditionFailed
-from adapters.repositories import DeliveryRepository, IngestionRepository
+from adapters.ports import (
+    BatchFailed, BatchOperation, Conflict, DocumentContainer, InvalidId, NotFound, PreconditionFailed,
+)
+from adapters.repositories import DeadLetterRepository, DeliveryRepository, IngestionRepository, PackageRepository
 from adapters.settings import Settings
-from contracts.documents import DeliveryDocument, DroneStatus, ReservationDocument
-from contracts.messages import Location
+from contracts.documents import (
+    DeadLetterAction, DeadLetterRecord, DeliveryDocument, DroneStatus, PackageDocument, PackageStatus, ReservationDocument,
+)
+from contracts.messages import Location, PackageSize
 from drone_scheduler.fleet import seed_fleet
 from tests.support.cosmos import CosmosEmulator
 
@@ -108,9 +112,67 @@ class DocumentStoreContract:
         assert taken.value.index == DRONE_CHANGED and drones.reservation("d2") is None
         held, held_etag = drones.drone(drone.id)  # type: ignore[misc]
         assert (held.status, held.reserved_for) == (DroneStatus.RESERVED, "d1")
-        drones.release(mine, held, held_etag)
+        drones.release(mine, held, held_etag, NOW)
         freed, _ = drones.drone(drone.id)  # type: ignore[misc]
-        assert (freed.status, freed.reserved_for, drones.reservation("d1")) == (DroneStatus.AVAILABLE, None, None)
+        assert (freed.status, freed.reserved_for) == (DroneStatus.AVAILABLE, None)
+        assert drones.reservation("d1").is_released  # type: ignore[union-attr]  # kept as a tombstone
+        (again_drone, again_etag), _ = sorted(drones.available(), key=lambda pair: pair[0].id)
+        with pytest.raises(BatchFailed) as refused:   # a late retry of d1 cannot reserve past the tombstone
+            drones.reserve(mine, again_drone, again_etag)
+        assert (refused.value.index, refused.value.status) == (RESERVATION_EXISTS, 409)
+        assert drones.drone(drone.id)[0].status is DroneStatus.AVAILABLE  # type: ignore[index]
+
+    def test_compensation_tombstone_blocks_a_later_reservation(self, container_of) -> None:  # type: ignore[no-untyped-def]
+        drones = DroneRepository(container_of("drones"), unique("fleet"))
+        drones.seed_once(seed_fleet(drones.fleet_id, 1, Location(latitude=47.6, longitude=-122.3)))
+        assert drones.tombstone("d1", NOW) and not drones.tombstone("d1", NOW)
+        [(drone, etag)] = drones.available()
+        late = ReservationDocument(id="reservation:d1", fleet_id=drones.fleet_id, delivery_id="d1", drone_id=drone.id,
+                                   seconds_to_pickup=1, seconds_to_dropoff=2, created_at=NOW)
+        with pytest.raises(BatchFailed) as refused:
+            drones.reserve(late, drone, etag)
+        assert (refused.value.index, refused.value.status) == (RESERVATION_EXISTS, 409)
+        assert drones.reservation("d1").is_released and drones.available()[0][0].reserved_for is None  # type: ignore[union-attr]
+
+    def test_package_writes_are_create_if_absent_and_etag_conditional(self, container_of) -> None:  # type: ignore[no-untyped-def]
+        packages = PackageRepository(container_of("packages"))
+        package = PackageDocument(id=unique("pkg"), delivery_id="d1", size=PackageSize.SMALL, weight=1.0,
+                                  status=PackageStatus.READY, updated_at=NOW)
+        etag = packages.create(package)
+        with pytest.raises(Conflict):
+            packages.create(package)
+        cancelled = package.model_copy(update={"status": PackageStatus.CANCELLED})
+        packages.replace(cancelled, etag)
+        with pytest.raises(PreconditionFailed):
+            packages.replace(package, etag)   # the stale Ready does not overwrite Cancelled
+        assert packages.get(package.id).status is PackageStatus.CANCELLED  # type: ignore[union-attr]
+        delivery_id = unique("d")
+        assert packages.ended_outcome(delivery_id) is None
+        packages.mark_ended(delivery_id, "DeliveryShipped", NOW)
+        assert packages.ended_outcome(delivery_id) == "DeliveryShipped" and packages.is_ended(delivery_id)
+
+    @pytest.mark.parametrize("bad", ["a/b", "a\\b", "a?b", "a#b", "a\tb"])
+    def test_forbidden_id_characters_are_refused(self, container_of, bad: str) -> None:  # type: ignore[no-untyped-def]
+        container: DocumentContainer = container_of("deadletters")
+        with pytest.raises(InvalidId):
+            container.upsert({"id": f"{unique('x')}{bad}"})
+
+    @pytest.mark.parametrize("message_id", ["a/b", "a\\b", "what?", "x#1", "100%", "tab\there", "trailing ",
+                                            "ünï/cødé", "/" * 128])
+    def test_dead_letter_record_ids_round_trip(self, container_of, message_id: str) -> None:  # type: ignore[no-untyped-def]
+        from adapters.settlement import Received
+        from remediation.handlers import record_id
+        records = DeadLetterRepository(container_of("deadletters"))
+        entity = unique("package")
+        record = DeadLetterRecord(
+            id=record_id(entity, Received(body=b"", message_id=message_id)), entity=entity, message_id=message_id,
+            subject=None, session_id=None, delivery_id=None, dead_letter_reason="InvalidMessage",
+            dead_letter_description=None, reason_code=None, action=DeadLetterAction.RECORDED,
+            requires_operator=False, delivery_count=1, application_properties={}, body="", trace_id=None,
+            recorded_at=NOW)
+        records.record(record)
+        found = records.get(record.id)
+        assert found is not None and found.message_id == message_id and found.id == record.id
 
     def test_delivery_repository_create_then_conditional_replace(self, container_of) -> None:  # type: ignore[no-untyped-def]
         deliveries = DeliveryRepository(container_of("deliveries"))

@@ -17,7 +17,7 @@ from adapters.memory import InMemoryBus
 from adapters.outbound import to_inbox, to_topic
 from adapters.ports import MessageBus
 from adapters.settings import Settings
-from contracts.messages import ReadinessDeadline
+from contracts.messages import ReadinessDeadline, parse_message
 from contracts.names import DELIVERIES_TOPIC, DELIVERY_INBOX_QUEUE
 from tests.support.servicebus import Broker
 from tests.unit.app.support import requested
@@ -51,6 +51,9 @@ class MessageBusContract:
             f"{delivery_id}:ReadinessDeadline", delivery_id, "ReadinessDeadline")
         assert seen["traceparent"] == outgoing.traceparent and seen["traceparent"].split("-")[1] == TRACEPARENT.split("-")[1]
         assert seen["body"]["messageType"] == "ReadinessDeadline" and seen["body"]["deliveryId"] == delivery_id
+        # DESIGN.md: every message carries messageType (also the subject), deliveryId, schemaVersion, occurredAt.
+        assert {"schemaVersion": 1}.items() <= seen["body"].items() and seen["body"]["occurredAt"]
+        assert parse_message(json.dumps(seen["body"]), seen["subject"]).delivery_id == delivery_id
 
     def test_topic_message_reaches_the_subscription(self, bus: MessageBus, observe: Observe) -> None:
         delivery_id = unique()
@@ -58,6 +61,7 @@ class MessageBusContract:
         [seen] = observe(DELIVERIES_TOPIC, delivery_id, 1)
         assert (seen["message_id"], seen["subject"]) == (f"{delivery_id}:DeliveryRequested", "DeliveryRequested")
         assert seen["body"]["packageInfo"]["packageId"] == f"pkg-{delivery_id}"
+        assert parse_message(json.dumps(seen["body"]), seen["subject"]).schema_version == 1
 
     def test_repeated_message_id_is_dropped(self, bus: MessageBus, observe: Observe) -> None:
         delivery_id = unique()

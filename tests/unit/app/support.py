@@ -50,6 +50,9 @@ class FakeMessageActions:
         self.calls.append(("deadletter", message, {"reason": deadletter_reason,
                                                    "description": deadletter_error_description}))
 
+    def defer(self, message: Any) -> None:
+        self.calls.append(("defer", message, {}))
+
     @property
     def verbs(self) -> list[str]:
         """Just the settlement verbs, in order."""

@@ -36,15 +36,32 @@ def test_message_round_trips_with_camel_case_envelope() -> None:
     assert parse_message(json.dumps(wire), "DeliveryRequested") == requested()
 
 
-@pytest.mark.parametrize("body", [
-    b"", b"[]", b'{"messageType": "DeliveryRequested", "deliveryId": "d1"}',
-    json.dumps({**requested().to_json_dict(), "schemaVersion": 2}).encode(),
-    json.dumps({**requested().to_json_dict(), "deliveryId": "a:b"}).encode(),
+def _without(field: str) -> bytes:
+    return json.dumps({k: v for k, v in requested().to_json_dict().items() if k != field}).encode()
+
+
+VALID_BODY = json.dumps(requested().to_json_dict()).encode()
+
+
+@pytest.mark.parametrize("body,subject", [
+    (b"", "DeliveryRequested"), (b"[]", "DeliveryRequested"),
+    (b'{"messageType": "DeliveryRequested", "deliveryId": "d1"}', "DeliveryRequested"),
+    (json.dumps({**requested().to_json_dict(), "schemaVersion": 2}).encode(), "DeliveryRequested"),
+    (json.dumps({**requested().to_json_dict(), "deliveryId": "a:b"}).encode(), "DeliveryRequested"),
+    (_without("schemaVersion"), "DeliveryRequested"),   # DESIGN.md: every message carries schemaVersion
+    (VALID_BODY, None),                                 # ... and its messageType as the subject
+    (VALID_BODY, ""),
+    (VALID_BODY, "PackageReady"),
 ])
-def test_invalid_bodies_are_refused_with_a_description(body: bytes) -> None:
+def test_invalid_bodies_are_refused_with_a_description(body: bytes, subject: str | None) -> None:
     with pytest.raises(InvalidMessage) as error:
-        parse_message(body)
+        parse_message(body, subject)
     assert str(error.value)
+
+
+def test_schema_version_defaults_only_when_constructed_in_code() -> None:
+    assert requested().schema_version == 1 and requested().to_json_dict()["schemaVersion"] == 1
+    assert parse_message(VALID_BODY, "DeliveryRequested") == requested()
 
 
 def test_message_ids_are_deterministic() -> None:

@@ -2,14 +2,15 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Sequence
 
 import pytest
 
 from adapters.drone_repository import DroneRepository
 from adapters.memory import InMemoryBus, InMemoryContainer, ManualClock
-from adapters.ports import TransientFault
+from adapters.ports import BatchFailed, BatchOperation, Document, TransientFault
 from adapters.settlement import Complete, DeadLetter, Outcome
-from contracts.documents import DroneDocument, DroneStatus
+from contracts.documents import DroneDocument, DroneStatus, ReservationDocument
 from contracts.messages import DeliveryCancelled, DeliveryFailed, DeliveryShipped, Location, Message, PackageSize
 from contracts.names import DELIVERY_INBOX_QUEUE
 from contracts.reasons import ReasonCode
@@ -71,10 +72,12 @@ def test_small_package_goes_to_the_nearest_drone() -> None:
 def test_redelivered_request_reuses_its_own_reservation() -> None:
     world = DroneWorld()
     world.handle(requested())
+    world.clock.advance(3600)  # past the broker's duplicate-detection window: nothing may rely on it here
     world.handle(requested())
     reserved = [d for d in world.drone_docs().values() if d.status is DroneStatus.RESERVED]
     assert [d.id for d in reserved] == ["drone-001"]
-    assert world.bus.types_to(DELIVERY_INBOX_QUEUE) == ["DroneScheduled"]
+    sent = world.bus.sent_to(DELIVERY_INBOX_QUEUE)
+    assert [(m.message_id, m.message.drone_id) for m in sent] == [("d1:DroneScheduled", "drone-001")] * 2  # type: ignore[attr-defined]
 
 
 def test_no_suitable_drone_reports_then_dead_letters() -> None:
@@ -114,8 +117,9 @@ def test_outcome_releases_the_drone_once(kind: type) -> None:
     world.handle(requested())
     assert isinstance(world.handle(ended(kind)), Complete)
     assert world.drone_docs()["drone-001"].status is DroneStatus.AVAILABLE
-    assert world.drones.reservation("d1") is None
-    assert "no drone held" in world.handle(ended(kind)).note  # type: ignore[union-attr]
+    assert world.drones.reservation("d1").is_released  # type: ignore[union-attr]  # a tombstone, not deleted
+    assert "already released" in world.handle(ended(kind)).note  # type: ignore[union-attr]
+    assert world.drone_docs()["drone-001"].status is DroneStatus.AVAILABLE
 
 
 def test_release_only_touches_its_own_reservation() -> None:
@@ -141,3 +145,71 @@ def test_fault_injection_raises_a_transient_error() -> None:
 def test_unexpected_type_is_dead_lettered_as_invalid() -> None:
     outcome = DroneWorld().handle(package_ready())
     assert isinstance(outcome, DeadLetter) and outcome.reason == ReasonCode.INVALID_MESSAGE
+
+
+class RacingContainer(InMemoryContainer):
+    """Runs ``on_read[item_id]`` once, right after that document was read: the read's answer is already decided,
+    so the hook lands exactly between a check and the write that relies on it."""
+
+    def __init__(self, partition_key_path: str) -> None:
+        super().__init__(partition_key_path)
+        self.on_read: dict[str, Callable[[], object]] = {}
+
+    def read(self, item_id: str, partition_key: str) -> Document | None:
+        found = super().read(item_id, partition_key)
+        hook = self.on_read.pop(item_id, None)
+        if hook is not None:
+            hook()
+        return found
+
+
+@pytest.mark.parametrize("reserved_before", [True, False], ids=["redelivery-after-reserving", "first-delivery-late"])
+def test_compensation_landing_right_after_the_ended_check_still_wins(reserved_before: bool) -> None:
+    container = RacingContainer("/fleetId")
+    world = DroneWorld(container=container)
+    if reserved_before:
+        world.handle(requested())
+    compensation: list[Outcome] = []
+    container.on_read["ended:d1"] = lambda: compensation.append(world.handle(ended(DeliveryCancelled)))
+    outcome = world.handle(requested())
+    assert len(compensation) == 1 and isinstance(compensation[0], Complete)
+    assert isinstance(outcome, Complete) and "refused" in outcome.note
+    assert all(d.status is DroneStatus.AVAILABLE and d.reserved_for is None for d in world.drone_docs().values())
+    assert world.drones.reservation("d1").is_released  # type: ignore[union-attr]
+    assert len(world.bus.sent_to(DELIVERY_INBOX_QUEUE)) == (1 if reserved_before else 0), "the retry sent nothing"
+
+
+class FailingBatchContainer(InMemoryContainer):
+    """Every batch fails at ``index`` with ``status`` and changes nothing (like Cosmos answering 207)."""
+
+    def __init__(self, index: int, status: int) -> None:
+        super().__init__("/fleetId")
+        self.failure = (index, status)
+
+    def execute_batch(self, operations: Sequence[BatchOperation], partition_key: str) -> None:
+        raise BatchFailed(*self.failure)
+
+
+@pytest.mark.parametrize("index,status", [(0, 429), (0, 503), (1, 404), (0, 409)],
+                         ids=["throttled", "unavailable", "drone-vanished", "conflict-but-unreadable"])
+def test_reservation_failure_other_than_ours_or_taken_is_transient(index: int, status: int) -> None:
+    world = DroneWorld(container=FailingBatchContainer(index, status))
+    with pytest.raises((BatchFailed, TransientFault)):
+        world.handle(requested())
+    assert world.bus.sent == [], "no NoDroneAvailable for a failure that says nothing about drones"
+
+
+def test_compensation_for_a_reservation_created_concurrently_releases_it() -> None:
+    container = RacingContainer("/fleetId")
+    world = DroneWorld(container=container)
+    world.drones.seed_once(seed_fleet("fleet-1", 4, BASE))
+    drone, etag = world.drones.drone("drone-001")  # type: ignore[misc]
+    mine = ReservationDocument(id="reservation:d1", fleet_id="fleet-1", delivery_id="d1", drone_id=drone.id,
+                               seconds_to_pickup=1, seconds_to_dropoff=2, created_at=T0)
+    # The compensation reads no reservation; a request that passed its ended check earlier reserves right then;
+    # the compensation's tombstone create gets 409 and it releases what the request reserved.
+    container.on_read["reservation:d1"] = lambda: world.drones.reserve(mine, drone, etag)
+    outcome = world.handle(ended(DeliveryFailed))
+    assert isinstance(outcome, Complete) and "released" in outcome.note
+    assert all(d.status is DroneStatus.AVAILABLE for d in world.drone_docs().values())
+    assert world.drones.reservation("d1").is_released  # type: ignore[union-attr]

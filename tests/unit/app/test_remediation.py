@@ -7,12 +7,14 @@ from collections.abc import Iterator
 import pytest
 
 from adapters import bootstrap
-from adapters.memory import ManualClock
-from contracts.documents import DeadLetterAction
+from adapters.memory import InMemoryContainer, ManualClock
+from adapters.ports import Document
+from adapters.repositories import DeadLetterRepository
+from contracts.documents import DeadLetterAction, DeadLetterRecord
 from contracts.messages import DeliveryCancelled, DeliveryFailed, DeliveryShipped, Message
 from contracts.names import DELIVERY_INBOX_QUEUE
 from contracts.reasons import ReasonCode
-from remediation.handlers import record_id
+from remediation.handlers import MAX_ATTEMPTS, record_id
 from adapters.settlement import Received
 from tests.unit.app.support import (
     T0, FakeMessageActions, FakeReceivedMessage, package_ready, requested, sdk_message, user_function,
@@ -102,10 +104,64 @@ def test_inbox_dead_letters_are_flagged_never_resent(deps: bootstrap.Dependencie
 
 
 def test_same_dead_letter_twice_keeps_one_record_and_one_step_failed(deps: bootstrap.Dependencies) -> None:
-    for _ in range(2):
-        dead_letter("package", requested(), ReasonCode.MAX_DELIVERY_COUNT_EXCEEDED)
-    assert len(deps.bus.to(DELIVERY_INBOX_QUEUE)) == 1  # type: ignore[attr-defined]
-    assert len(deps.deadletters._container.all()) == 1  # type: ignore[attr-defined]
+    dead_letter("package", requested(), ReasonCode.MAX_DELIVERY_COUNT_EXCEEDED)
+    deps.clock.advance(3600)  # type: ignore[attr-defined]  # past the duplicate-detection window: no help from the broker
+    dead_letter("package", requested(), ReasonCode.MAX_DELIVERY_COUNT_EXCEEDED)
+    assert [m.message_id for m in deps.bus.sent_to(DELIVERY_INBOX_QUEUE)] == ["d1:StepFailed:package"]  # type: ignore[attr-defined]
+    [record] = deps.deadletters._container.all()  # type: ignore[attr-defined]
+    assert DeadLetterRecord.model_validate(record).recorded_at == T0, "the second handling left the record alone"
+
+
+@pytest.mark.parametrize("message_id", ["a/b", "a\\b", "what?", "x#1", "100%", "tab\there", "trailing ", "ünï/cødé",
+                                        "x" * 128, "/" * 128])
+def test_any_message_id_can_be_recorded_and_found(deps: bootstrap.Dependencies, message_id: str) -> None:
+    msg = FakeReceivedMessage(body=b"{not json", message_id=message_id, dead_letter_reason="InvalidMessage")
+    actions = FakeMessageActions()
+    user_function(TRIGGERS["package"])(msg, actions)
+    assert actions.verbs == ["complete"]
+    [stored] = deps.deadletters._container.all()  # type: ignore[attr-defined]
+    assert stored["messageId"] == message_id, "the original MessageId stays queryable"
+    assert the_record(deps, "package", message_id).id == stored["id"]
+
+
+def test_record_ids_stay_readable_and_distinct() -> None:
+    def rid(message_id: str) -> str:
+        return record_id("package", Received(body=b"", message_id=message_id))
+    assert rid("d1:DeliveryRequested") == "package:d1:DeliveryRequested"
+    assert rid("poison-0a1b2c:redrive:1") == "package:poison-0a1b2c:redrive:1"
+    nasty = ["a/b", "a%2Fb", "a_b", "a\\b", "a?b", "a#b"]
+    assert len({rid(m) for m in nasty}) == len(nasty)
+    assert all(len(rid(m)) <= 255 for m in ("x" * 128, "/" * 128, "ü" * 128))
+
+
+class BrokenContainer(InMemoryContainer):
+    """A `deadletters` container that refuses every write (a persistent failure the app cannot fix)."""
+
+    def upsert(self, document: Document) -> Document:
+        raise RuntimeError("storage refuses this document")
+
+
+def test_a_dead_letter_that_cannot_be_recorded_is_deferred_after_a_few_attempts(deps: bootstrap.Dependencies) -> None:
+    deps.deadletters = DeadLetterRepository(BrokenContainer())  # type: ignore[misc]
+    msg = sdk_message(ended(DeliveryFailed), dead_letter_reason="MaxDeliveryCountExceeded")
+    actions = FakeMessageActions()
+    for _ in range(MAX_ATTEMPTS - 1):
+        with pytest.raises(RuntimeError):
+            user_function(TRIGGERS["package"])(msg, actions)
+    user_function(TRIGGERS["package"])(msg, actions)
+    assert actions.verbs == ["abandon"] * (MAX_ATTEMPTS - 1) + ["defer"], "no endless abandon/redeliver loop"
+    assert deps.bus.sent == []  # type: ignore[attr-defined]
+
+
+def test_a_transient_failure_is_retried_and_then_recorded(deps: bootstrap.Dependencies) -> None:
+    deps.bus.fail_next = ConnectionError("broker away")  # type: ignore[attr-defined]
+    msg = sdk_message(requested(), dead_letter_reason="MaxDeliveryCountExceeded")
+    actions = FakeMessageActions()
+    with pytest.raises(ConnectionError):
+        user_function(TRIGGERS["package"])(msg, actions)
+    user_function(TRIGGERS["package"])(msg, actions)
+    assert actions.verbs == ["abandon", "complete"]
+    assert the_record(deps, "package", "d1:DeliveryRequested").action is DeadLetterAction.STEP_FAILED_SENT
 
 
 def test_record_keeps_what_a_redrive_needs(deps: bootstrap.Dependencies) -> None:

@@ -1,6 +1,7 @@
 """The Service Bus triggers as the host calls them: settlement by outcome through the message actions."""
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import pytest
@@ -46,6 +47,18 @@ def test_subject_that_contradicts_the_body_is_invalid(deps: bootstrap.Dependenci
     msg.subject = "PackageReady"
     user_function("package_on_deliveries")(msg, actions)
     assert actions.calls[0][2]["reason"] == ReasonCode.INVALID_MESSAGE
+
+
+@pytest.mark.parametrize("function", ["package_on_deliveries", "drone_scheduler_on_deliveries", "delivery_on_inbox"])
+def test_missing_subject_or_schema_version_is_invalid(deps: bootstrap.Dependencies, function: str) -> None:
+    no_subject, no_version = sdk_message(requested()), sdk_message(requested())
+    no_subject.subject = None
+    no_version.body = json.dumps({k: v for k, v in requested().to_json_dict().items() if k != "schemaVersion"}).encode()
+    for msg in (no_subject, no_version):
+        actions = FakeMessageActions()
+        user_function(function)(msg, actions)
+        assert [(c[0], c[2]["reason"]) for c in actions.calls] == [("deadletter", ReasonCode.INVALID_MESSAGE)]
+    assert deps.bus.sent == []  # type: ignore[attr-defined]
 
 
 def test_business_failure_reports_then_dead_letters_with_the_reason(deps: bootstrap.Dependencies) -> None:
