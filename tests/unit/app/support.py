@@ -5,8 +5,11 @@ import functools
 import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from collections.abc import Callable
 from typing import Any
 
+from adapters.memory import InMemoryContainer
+from adapters.ports import Document
 from adapters.settlement import Received
 from adapters.tracing import new_traceparent
 from contracts.messages import (
@@ -142,3 +145,19 @@ def app_functions() -> dict[str, Any]:
 def user_function(name: str) -> Any:
     """The Python callable behind a function, as the worker would invoke it."""
     return app_functions()[name].get_user_function()
+
+
+class RacingContainer(InMemoryContainer):
+    """Runs ``on_read[item_id]`` once, right after that document was read: the read's answer is already decided,
+    so the hook lands exactly between a check and the write that relies on it (a deterministic race)."""
+
+    def __init__(self, partition_key_path: str = "/id") -> None:
+        super().__init__(partition_key_path)
+        self.on_read: dict[str, Callable[[], object]] = {}
+
+    def read(self, item_id: str, partition_key: str) -> Document | None:
+        found = super().read(item_id, partition_key)
+        hook = self.on_read.pop(item_id, None)
+        if hook is not None:
+            hook()
+        return found

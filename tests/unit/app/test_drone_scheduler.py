@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 import pytest
 
 from adapters.drone_repository import DroneRepository
 from adapters.memory import InMemoryBus, InMemoryContainer, ManualClock
-from adapters.ports import BatchFailed, BatchOperation, Document, TransientFault
+from adapters.ports import BatchFailed, BatchOperation, TransientFault
 from adapters.settlement import Complete, DeadLetter, Outcome
 from contracts.documents import DroneDocument, DroneStatus, ReservationDocument
 from contracts.messages import DeliveryCancelled, DeliveryFailed, DeliveryShipped, Location, Message, PackageSize
@@ -16,7 +16,7 @@ from contracts.names import DELIVERY_INBOX_QUEUE
 from contracts.reasons import ReasonCode
 from drone_scheduler.fleet import FleetConfig, seed_fleet
 from drone_scheduler.handlers import handle_drone_message
-from tests.unit.app.support import T0, package_ready, received, requested
+from tests.unit.app.support import RacingContainer, T0, package_ready, received, requested
 
 BASE = Location(latitude=47.61, longitude=-122.33)
 
@@ -146,21 +146,6 @@ def test_unexpected_type_is_dead_lettered_as_invalid() -> None:
     outcome = DroneWorld().handle(package_ready())
     assert isinstance(outcome, DeadLetter) and outcome.reason == ReasonCode.INVALID_MESSAGE
 
-
-class RacingContainer(InMemoryContainer):
-    """Runs ``on_read[item_id]`` once, right after that document was read: the read's answer is already decided,
-    so the hook lands exactly between a check and the write that relies on it."""
-
-    def __init__(self, partition_key_path: str) -> None:
-        super().__init__(partition_key_path)
-        self.on_read: dict[str, Callable[[], object]] = {}
-
-    def read(self, item_id: str, partition_key: str) -> Document | None:
-        found = super().read(item_id, partition_key)
-        hook = self.on_read.pop(item_id, None)
-        if hook is not None:
-            hook()
-        return found
 
 
 @pytest.mark.parametrize("reserved_before", [True, False], ids=["redelivery-after-reserving", "first-delivery-late"])

@@ -1,12 +1,11 @@
 """Package: its own limits, idempotent upsert, close/cancel on the outcome, refusal after the end."""
 from __future__ import annotations
 
-from collections.abc import Callable
 
 import pytest
 
 from adapters.memory import InMemoryBus, InMemoryContainer, ManualClock
-from adapters.ports import Document, PreconditionFailed, TransientFault
+from adapters.ports import PreconditionFailed, TransientFault
 from adapters.repositories import PackageRepository
 from adapters.settlement import Complete, DeadLetter, Outcome
 from contracts.documents import PackageStatus
@@ -14,7 +13,7 @@ from contracts.messages import DeliveryCancelled, DeliveryFailed, DeliveryShippe
 from contracts.names import DELIVERY_INBOX_QUEUE
 from contracts.reasons import ReasonCode
 from package.handlers import handle_package_message
-from tests.unit.app.support import T0, package_ready, received, requested
+from tests.unit.app.support import RacingContainer, T0, package_ready, received, requested
 
 
 class PackageWorld:
@@ -107,20 +106,6 @@ def test_unexpected_type_is_dead_lettered_as_invalid() -> None:
     outcome = PackageWorld().handle(package_ready())
     assert isinstance(outcome, DeadLetter) and outcome.reason == ReasonCode.INVALID_MESSAGE
 
-
-class RacingContainer(InMemoryContainer):
-    """Runs ``on_read[item_id]`` once, right after that document was read (between a check and the write after it)."""
-
-    def __init__(self) -> None:
-        super().__init__("/id")
-        self.on_read: dict[str, Callable[[], object]] = {}
-
-    def read(self, item_id: str, partition_key: str) -> Document | None:
-        found = super().read(item_id, partition_key)
-        hook = self.on_read.pop(item_id, None)
-        if hook is not None:
-            hook()
-        return found
 
 
 @pytest.mark.parametrize("stored_before", [True, False], ids=["redelivery-after-storing", "first-delivery-late"])
