@@ -1,6 +1,8 @@
 """Typed errors of the Functions host."""
 from __future__ import annotations
 
+from collections.abc import Awaitable
+
 
 class StartupError(Exception):
     """The app cannot be hosted (bad app, binding or setting); the message names what and where."""
@@ -15,3 +17,6 @@ class InvocationError(Exception):
         self.function_name = function_name
         self.invocation_id = invocation_id
         self.cause = cause
+        # Set when a sync function timed out and its thread runs on: completes when the thread ends.
+        # A trigger that must not start the same work again (a message, a session, a slot) awaits it.
+        self.still_running: Awaitable[None] | None = None

@@ -10,8 +10,7 @@ import asyncio
 import logging
 import threading
 import uuid
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
@@ -92,6 +91,9 @@ class Invocation:
     spec: FunctionSpec
     invocation_id: str = field(default_factory=lambda: str(uuid.uuid4()))
     outputs: dict[str, Any] = field(default_factory=dict)
+    # The thread-pool call of a sync function (None for async ones): a timed-out thread runs on, and
+    # the runner needs to know when it ends.
+    call: Future[Any] | None = None
 
 
 class Invoker:
@@ -113,7 +115,7 @@ class Invoker:
         outs = {b.name: OutValue[Any]() for b in spec.outputs if b.name != "$return"}
         kwargs = self._arguments(invocation, trigger_value, outs, extra or {})
         try:
-            result = await self._call(spec.user_function, kwargs, spec.is_async)
+            result = await self._call(invocation, kwargs)
         except Exception as exc:
             raise InvocationError(spec.name, invocation.invocation_id, exc) from exc
         invocation.outputs = {name: out.get() for name, out in outs.items() if out.get() is not None}
@@ -129,11 +131,15 @@ class Invoker:
             values[CONTEXT_PARAMETER] = InvocationContext(invocation.invocation_id, spec, self._app_dir)
         return {name: values.get(name) for name in spec.parameters}
 
-    async def _call(self, function: Callable[..., Any], kwargs: dict[str, Any], is_async: bool) -> Any:
-        if is_async:
+    async def _call(self, invocation: Invocation, kwargs: dict[str, Any]) -> Any:
+        function = invocation.spec.user_function
+        if invocation.spec.is_async:
+            # Cancelling the wrapper cancels the coroutine on the worker loop (a timeout stops it).
             future = asyncio.run_coroutine_threadsafe(function(**kwargs), self._loop)
             return await asyncio.wrap_future(future)
-        return await asyncio.get_running_loop().run_in_executor(self._pool, lambda: function(**kwargs))
+        # Cancelling the wrapper cancels a call still queued for a thread, but not one already running.
+        invocation.call = self._pool.submit(function, **kwargs)
+        return await asyncio.wrap_future(invocation.call)
 
     def close(self) -> None:
         """Stop the worker loop and the thread pool (running calls are not interrupted)."""

@@ -8,7 +8,8 @@ Mirrors the extension's ServiceBusProcessor / ServiceBusSessionProcessor
   (so a session waiting for scheduled messages never holds a slot for ever);
 - locks are renewed while the function runs, up to `maxAutoLockRenewalDuration`;
 - auto-complete completes after the function *and its output bindings* succeeded; an exception
-  abandons the message unless the function settled it itself (message actions).
+  abandons the message unless the function settled it itself (message actions);
+- a timed-out sync function whose thread runs on keeps its message, session and slot until it ends.
 """
 from __future__ import annotations
 
@@ -162,8 +163,14 @@ class ServiceBusListener:
         failed = False
         try:
             await self._process(receiver, message)
-        except InvocationError:
+        except InvocationError as exc:
             failed = True  # logged by the runner with the invocation id
+            if exc.still_running is not None:
+                # A timed-out sync function runs on in its thread. Releasing the message now would let
+                # the broker redeliver it (or the session's next message, or another message into the
+                # freed slot) while it still runs; the real host restarts the worker instead. So the
+                # lock stays renewed, and the session and slot held, until the thread ends.
+                await asyncio.shield(exc.still_running)
         except Exception:
             failed = True
             log.exception("%s: processing message %s failed", self.name, token)

@@ -63,8 +63,9 @@ class TimerTrigger:
         self._last = occurrence
         try:
             await self._runner.run(self.spec, request, binding_data={"scheduled": occurrence.isoformat()})
-        except InvocationError:
-            pass  # already logged; a timer keeps firing
+        except InvocationError as exc:  # already logged; a timer keeps firing
+            if exc.still_running is not None:
+                await asyncio.shield(exc.still_running)  # a timed-out thread runs on: never overlap it
 
     def stop(self) -> None:
         """Stop after the current invocation (if any)."""
