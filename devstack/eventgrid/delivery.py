@@ -5,6 +5,10 @@ Delivery follows "Webhook event delivery" and "Event Grid message delivery and r
 https://learn.microsoft.com/azure/event-grid/delivery-and-retry): one event per POST (Event Grid
 schema: a JSON array holding that one event; CloudEvents: the event object in structured mode), the
 ``aeg-*`` headers, a 30 s answer deadline, and the retry decisions of ``core.retry``.
+
+The loops here must outlive anything a webhook or the disk throws at them: an unexpected exception in
+one handshake, one attempt or one dispatch pass is logged and counted as a failure, and the loop goes
+on after a back-off (never a tight loop), so one bad answer cannot stall a subscription for good.
 """
 from __future__ import annotations
 
@@ -77,9 +81,16 @@ class Dispatcher:
                     self._active.add((topic.name, sub.name))
                 else:
                     self._spawn(self._handshake_loop(topic, sub))
+        failures = 0
         try:
             while not self._stopping:
-                await self._dispatch_due()
+                try:
+                    await self._dispatch_due()
+                    failures = 0
+                except Exception:
+                    failures += 1
+                    log.exception("dispatch pass failed (%d in a row); retrying after a back-off", failures)
+                    await self._sleep(self._backoff(failures))  # stop() (or a publish) cuts it short
         finally:
             await self._shutdown()
 
@@ -121,29 +132,45 @@ class Dispatcher:
 
     async def _attempt(self, topic: Topic, sub: Subscription, row: Delivery) -> None:
         try:
-            outcome = await self._post_event(topic, sub, row)
-            now, attempts = self._clock(), row.attempts + 1
-            decision = self._planner.decide(outcome, attempts, row.enqueued_at, now, sub.retry_policy)
-            if decision.delivered:
-                self._outbox.delivered(row.id)
-                log.info("delivered event %s to %s/%s (attempt %d)", row.event_id, topic.name, sub.name, attempts)
-            elif decision.retry_at is not None:
-                self._outbox.failed_attempt(row.id, attempts, outcome.describe(), outcome.status, now,
-                                            decision.retry_at)
-                log.info("event %s to %s/%s failed (%s), retry in %.2fs", row.event_id, topic.name, sub.name,
-                         outcome.describe(), decision.retry_at - now)
-            else:
-                self._outbox.dead_letter(row.id, attempts, decision.reason or "", outcome.describe(),
-                                         outcome.status, now)
-                log.warning("dead-lettered event %s for %s/%s: %s after %d attempt(s), last outcome %s",
-                            row.event_id, topic.name, sub.name, decision.reason, attempts, outcome.describe())
+            try:
+                outcome = await self._post_event(topic, sub, row)
+            except Exception as exc:  # counted as a failed attempt, so the retry schedule applies
+                log.exception("delivery of event %s to %s/%s failed unexpectedly", row.event_id, topic.name,
+                              sub.name)
+                outcome = Outcome(None, f"InternalError: {type(exc).__name__}: {exc}"[:200])
+            self._settle(topic, sub, row, outcome)
+        except Exception:
+            # Not even the outcome could be recorded (e.g. a storage error): the row stays pending and
+            # due, so hold it back here for a while rather than re-sending it at once, over and over.
+            log.exception("could not record the attempt at event %s for %s/%s; retrying later", row.event_id,
+                          topic.name, sub.name)
+            await asyncio.sleep(self._backoff(row.attempts + 1))
         finally:
             self._inflight.discard(row.id)
             self._wakeup.set()
 
+    def _settle(self, topic: Topic, sub: Subscription, row: Delivery, outcome: Outcome) -> None:
+        """Record an attempt's outcome: delivered, retry later, or dead-letter."""
+        now, attempts = self._clock(), row.attempts + 1
+        decision = self._planner.decide(outcome, attempts, row.enqueued_at, now, sub.retry_policy)
+        if decision.delivered:
+            self._outbox.delivered(row.id)
+            log.info("delivered event %s to %s/%s (attempt %d)", row.event_id, topic.name, sub.name, attempts)
+        elif decision.retry_at is not None:
+            self._outbox.failed_attempt(row.id, attempts, outcome.describe(), outcome.status, now,
+                                        decision.retry_at)
+            log.info("event %s to %s/%s failed (%s), retry in %.2fs", row.event_id, topic.name, sub.name,
+                     outcome.describe(), decision.retry_at - now)
+        else:
+            self._outbox.dead_letter(row.id, attempts, decision.reason or "", outcome.describe(),
+                                     outcome.status, now)
+            log.warning("dead-lettered event %s for %s/%s: %s after %d attempt(s), last outcome %s",
+                        row.event_id, topic.name, sub.name, decision.reason, attempts, outcome.describe())
+
     async def _post_event(self, topic: Topic, sub: Subscription, row: Delivery) -> Outcome:
         cloud = topic.input_schema == CLOUD_EVENT_SCHEMA
-        body = json.dumps(row.event if cloud else [row.event])
+        # Subscribers get strict JSON only: no NaN/Infinity (publish refuses them; this guards old rows).
+        body = json.dumps(row.event if cloud else [row.event], allow_nan=False)
         headers = delivery_headers(topic, sub, "Notification", row.attempts, row.data_version)
         return await self._post(sub.endpoint_url, body, headers)
 
@@ -164,23 +191,37 @@ class Dispatcher:
         """Repeat the handshake with back-off until the endpoint answers it (it may start later)."""
         tries = 0
         while not self._stopping:
-            ok, detail = await self._handshake(topic, sub)
-            if ok:
-                self._outbox.mark_validated(topic.name, sub.name, sub.endpoint_url, self._clock())
-                self._active.add((topic.name, sub.name))
-                log.info("subscription %s/%s validated by %s", topic.name, sub.name, sub.endpoint_url)
-                self._wakeup.set()
-                return
+            try:
+                if await self._handshake_once(topic, sub, tries + 1):
+                    return
+            except Exception:  # e.g. the outbox failing: log, back off, try again
+                log.exception("handshake pass for subscription %s/%s failed unexpectedly", topic.name, sub.name)
             tries += 1
-            if tries == 1 or tries % 20 == 0:
-                log.warning("subscription %s/%s not validated yet (%s, try %d); events wait for it",
-                            topic.name, sub.name, detail, tries)
-            self._expire_waiting(topic, sub)
-            await self._sleep(self._handshake_delay(tries), wake_on_publish=False)
+            await self._sleep(self._backoff(tries), wake_on_publish=False)
 
-    def _handshake_delay(self, tries: int) -> float:
-        # 0.25 s doubling to 5 s, scaled like every other delay, but never a busy loop.
-        return max(0.05, min(0.25 * 2 ** (tries - 1), 5.0) * self._planner.time_scale)
+    async def _handshake_once(self, topic: Topic, sub: Subscription, attempt: int) -> bool:
+        """One handshake; on success mark the subscription validated, else expire what waited too long."""
+        try:
+            ok, detail = await self._handshake(topic, sub)
+        except Exception as exc:  # whatever the endpoint's answer does to us is a failed handshake
+            log.debug("handshake with %s raised", sub.endpoint_url, exc_info=True)
+            ok, detail = False, f"unexpected {type(exc).__name__}: {exc}"[:200]
+        if ok:
+            self._outbox.mark_validated(topic.name, sub.name, sub.endpoint_url, self._clock())
+            self._active.add((topic.name, sub.name))
+            log.info("subscription %s/%s validated by %s", topic.name, sub.name, sub.endpoint_url)
+            self._wakeup.set()
+            return True
+        if attempt == 1 or attempt % 20 == 0:
+            log.warning("subscription %s/%s not validated yet (%s, try %d); events wait for it",
+                        topic.name, sub.name, detail, attempt)
+        self._expire_waiting(topic, sub)
+        return False
+
+    def _backoff(self, failures: int) -> float:
+        # 0.25 s doubling to 5 s, scaled like every other delay, but never a busy loop. The exponent is
+        # capped: 0.25 * 2 ** 1024 would overflow a float after ~1,000 failures (about 85 min at 5 s).
+        return max(0.05, min(0.25 * 2 ** min(max(failures, 1) - 1, 16), 5.0) * self._planner.time_scale)
 
     def _expire_waiting(self, topic: Topic, sub: Subscription) -> None:
         """Dead-letter events that outlived their TTL while the endpoint was not validated."""
@@ -206,14 +247,15 @@ class Dispatcher:
         try:
             async with self._session.post(sub.endpoint_url, data=json.dumps([event]).encode(),
                                           headers=headers) as response:
-                text = await response.text()
+                raw = await response.read()
                 if response.status != 200:
                     return False, f"HTTP {response.status}"
         except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
             return False, f"{type(exc).__name__}: {exc}"
         try:
-            answer = json.loads(text)
-        except json.JSONDecodeError:
+            # Bytes, not response.text(): a non-UTF-8 answer must fail the handshake, not raise.
+            answer = json.loads(raw.decode("utf-8", errors="replace"))
+        except (ValueError, RecursionError):
             return False, "answer is not JSON"
         got = answer.get("validationResponse") if isinstance(answer, dict) else None
         return (got == code, "ok" if got == code else f"validationResponse {got!r} does not echo the code")

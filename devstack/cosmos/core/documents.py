@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import math
+import sys
 from typing import Any
 
 from devstack.cosmos.core.errors import BadRequest, TooLarge
@@ -10,17 +12,51 @@ from devstack.cosmos.core.errors import BadRequest, TooLarge
 MAX_ITEM_BYTES = 2 * 1024 * 1024
 #: Documented limit: objects and arrays nest at most 128 levels deep.
 MAX_DEPTH = 128
+#: Digits of the largest double (about 1.8e308): a longer integer literal cannot be in range.
+_MAX_INT_DIGITS = len(str(int(sys.float_info.max)))
 
 
 def _reject_constant(name: str) -> Any:
     raise BadRequest(f"malformed JSON: {name} is not a JSON value")
 
 
+def _finite_float(literal: str) -> float:
+    # RFC 8259 §6 allows no Infinity or NaN, but Python reads a literal beyond the double range
+    # (1e999) as inf; the service stores numbers as IEEE doubles, so such a number is refused.
+    value = float(literal)
+    if not math.isfinite(value):
+        raise BadRequest(f"the number {literal[:40]} is outside the range of a double")
+    return value
+
+
+def _bounded_int(literal: str) -> int:
+    # Checking the length first also keeps int() clear of its 4,300-digit ValueError.
+    if len(literal.lstrip("-")) > _MAX_INT_DIGITS or abs(int(literal)) > sys.float_info.max:
+        raise BadRequest(f"the number {literal[:40]}... is outside the range of a double")
+    return int(literal)
+
+
+def in_double_range(number: float) -> bool:
+    """Whether a number can be stored and sent as JSON: not NaN or ±Infinity, nor an int beyond a double."""
+    if isinstance(number, int):  # exact comparison; math.isfinite would overflow on a huge int
+        return abs(number) <= sys.float_info.max
+    return math.isfinite(number)
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON text, refusing NaN and ±Infinity (400) rather than writing invalid JSON."""
+    try:
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    except ValueError:
+        raise BadRequest("the value contains NaN or Infinity, which JSON cannot represent") from None
+
+
 def parse_json(raw: bytes | str, what: str = "request body") -> Any:
     """Decode a JSON request body or header; malformed input is a 400 naming the problem."""
     try:
         text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float,
+                           parse_int=_bounded_int)
         if "\\u" in text:
             # \ud800-style escapes can smuggle lone surrogates, which are not Unicode text.
             json.dumps(value, ensure_ascii=False).encode("utf-8")
@@ -50,7 +86,7 @@ def _check_depth(value: Any, what: str) -> None:
 def serialize_item(document: dict[str, Any]) -> str:
     """The stored JSON text of an item; over 2 MB is a 413."""
     _check_depth(document, "item")
-    text = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
+    text = dumps(document)
     if len(text.encode("utf-8")) > MAX_ITEM_BYTES:
         raise TooLarge(f"the item is larger than the {MAX_ITEM_BYTES}-byte limit")
     return text

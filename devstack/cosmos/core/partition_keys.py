@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from devstack.cosmos.core.documents import parse_json
+from devstack.cosmos.core.documents import dumps, parse_json
 from devstack.cosmos.core.errors import BadRequest
 
 #: Documented limit: a partition key value is at most 2,048 bytes.
@@ -85,7 +85,7 @@ def _follow(document: Any, segments: tuple[str, ...]) -> Any:
 def canonical_key(components: list[Any]) -> str:
     """The stable string that names a logical partition (used as a storage key)."""
     encoded = [{} if c is UNDEFINED else _normalize_number(c) for c in components]
-    text = json.dumps(encoded, separators=(",", ":"), ensure_ascii=False)
+    text = dumps(encoded)
     if len(text.encode("utf-8")) > MAX_PARTITION_KEY_BYTES:
         raise BadRequest(f"partition key value exceeds the {MAX_PARTITION_KEY_BYTES}-byte limit")
     return text

@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from devstack.cosmos.core.documents import in_double_range
 from devstack.cosmos.core.errors import BadRequest
 from devstack.cosmos.core.partition_keys import PartitionKeyDefinition
 
@@ -138,7 +139,10 @@ def _increment(document: Any, path: list[str], amount: Any) -> None:
     parent, last = _existing(document, path)
     if not _is_number(parent[last]):
         raise BadRequest(f"'incr' target /{'/'.join(path)} is not a number")
-    parent[last] = parent[last] + amount
+    total = parent[last] + amount
+    if not in_double_range(total):  # inf is not JSON: the whole patch fails and nothing is written
+        raise BadRequest(f"'incr' of /{'/'.join(path)} overflows the range of a double")
+    parent[last] = total
 
 
 def _is_number(value: Any) -> bool:

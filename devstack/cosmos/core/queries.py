@@ -1,10 +1,14 @@
 """Running SQL queries over a container and paging the results.
 
 Paging scheme: the whole query is evaluated once, at the first page, over a consistent view of the
-container (the server handles one request at a time). The rest of the result list stays server-side,
-keyed by an opaque continuation token, until it is drained or idle longer than ``cursor_ttl`` seconds;
-so pages neither skip nor repeat items however others write meanwhile. Tokens do not survive a
-restart: continuing with an unknown token is a 400 telling the client to restart the query.
+container (the server handles one request at a time). The result list stays server-side, immutable, as a
+*cursor* bound to the container, query text, parameters and partition scope; a continuation token names a
+position in it (``devstack-query:<cursor-id>:<offset>``, opaque to clients). So pages neither skip nor
+repeat items however others write meanwhile, and a token is replayable: the same token always gives the
+same page (an SDK retry, or a client resuming from a saved token). A cursor lives until it is idle
+longer than ``cursor_ttl`` seconds or evicted by the cap on open cursors (least recently used first).
+Tokens do not survive a restart: continuing with an unknown token is a 400 telling the client to restart
+the query; a token used with another query, other parameters or another partition is a 400 too.
 """
 from __future__ import annotations
 
@@ -29,10 +33,13 @@ _TOKEN_PREFIX = "devstack-query:"
 
 @dataclass
 class _Cursor:
+    """An evaluated result list and what it was evaluated for; only ``expires_at`` changes once stored."""
+
     container_rid: str
     query: str | None
-    results: list[str]
-    position: int
+    parameters: dict[str, Any]
+    scope: Scope
+    results: tuple[str, ...]
     expires_at: float
 
 
@@ -84,7 +91,7 @@ def check_query(text: str) -> None:
 
 
 class Queries:
-    """Executes queries and keeps the unread remainder of each result list for its continuation token."""
+    """Executes queries and keeps each result list as a cursor that its continuation tokens point into."""
 
     def __init__(self, store: Store, clock: Clock, cursor_ttl: float = 300.0, max_cursors: int = 1000) -> None:
         self._store = store
@@ -94,24 +101,40 @@ class Queries:
         self._cursors: OrderedDict[str, _Cursor] = OrderedDict()
 
     def page(self, container: ContainerRecord, request: QueryRequest) -> QueryPage:
-        """The next page of ``request``'s results."""
+        """The page of ``request``'s results at its continuation token (the first page without one)."""
         self._expire()
         if request.continuation:
-            token = request.continuation
-            cursor = self._cursors.pop(token, None)
-            if cursor is None or cursor.container_rid != container.rid or cursor.query != request.text:
-                raise BadRequest("the continuation token is unknown or has expired; run the query again")
+            cursor_id, offset = _parse_token(request.continuation)
+            cursor = self._cursor(cursor_id, container, request)
+            if not 0 < offset < len(cursor.results):
+                raise BadRequest("the continuation token is malformed; run the query again")
         else:
-            token = _TOKEN_PREFIX + secrets.token_hex(16)
-            cursor = _Cursor(container.rid, request.text, self._evaluate(container, request), 0, 0.0)
-        documents = _take(cursor, request.max_items)
-        if cursor.position >= len(cursor.results):
+            cursor_id, offset = secrets.token_hex(16), 0
+            cursor = _Cursor(container.rid, request.text, request.parameters, request.scope,
+                             tuple(self._evaluate(container, request)), 0.0)
+        documents = _take(cursor.results, offset, request.max_items)
+        end = offset + len(documents)
+        if end >= len(cursor.results):
             return QueryPage(documents, None)
+        # Keep the cursor after its last page too: replaying any of its tokens must give the same page.
         cursor.expires_at = self._clock.now() + self._cursor_ttl
-        self._cursors[token] = cursor
+        self._cursors[cursor_id] = cursor
+        self._cursors.move_to_end(cursor_id)
         while len(self._cursors) > self._max_cursors:
             self._cursors.popitem(last=False)
-        return QueryPage(documents, token)
+        return QueryPage(documents, f"{_TOKEN_PREFIX}{cursor_id}:{end}")
+
+    def _cursor(self, cursor_id: str, container: ContainerRecord, request: QueryRequest) -> _Cursor:
+        """The stored cursor a token names, checked against the request it is used with."""
+        cursor = self._cursors.get(cursor_id)
+        if cursor is None or cursor.container_rid != container.rid:
+            raise BadRequest("the continuation token is unknown or has expired; run the query again")
+        if cursor.query != request.text or cursor.parameters != request.parameters:
+            raise BadRequest("the continuation token belongs to a different query or different query parameters")
+        if cursor.scope != request.scope:
+            raise BadRequest("the continuation token belongs to a different partition key or feed range "
+                             "than this request's")
+        return cursor
 
     def _evaluate(self, container: ContainerRecord, request: QueryRequest) -> list[str]:
         if request.text is None:  # a read feed: every item, as stored
@@ -126,7 +149,10 @@ class Queries:
         except RecursionError:
             raise BadRequest("query is nested too deeply") from None
         # ASCII escapes: results may echo parameter strings, which need not be encodable text.
-        return [json.dumps(r, separators=(",", ":")) for r in results]
+        try:
+            return [json.dumps(r, separators=(",", ":"), allow_nan=False) for r in results]
+        except ValueError:
+            raise BadRequest("a query result contains NaN or Infinity, which JSON cannot represent") from None
 
     def _expire(self) -> None:
         now = self._clock.now()
@@ -134,15 +160,22 @@ class Queries:
             del self._cursors[token]
 
 
-def _take(cursor: _Cursor, max_items: int | None) -> list[str]:
-    limit = max_items if max_items and max_items > 0 else (DEFAULT_PAGE if max_items is None else len(cursor.results))
+def _parse_token(token: str) -> tuple[str, int]:
+    """Split ``devstack-query:<cursor-id>:<offset>``; anything else is unknown to this server."""
+    cursor_id, _, offset = token.removeprefix(_TOKEN_PREFIX).rpartition(":")
+    if not token.startswith(_TOKEN_PREFIX) or not cursor_id or not offset.isdigit():
+        raise BadRequest("the continuation token is unknown or has expired; run the query again")
+    return cursor_id, int(offset)
+
+
+def _take(results: tuple[str, ...], offset: int, max_items: int | None) -> list[str]:
+    """Results from ``offset`` up to the page size and the 4 MB page limit (at least one)."""
+    limit = max_items if max_items and max_items > 0 else (DEFAULT_PAGE if max_items is None else len(results))
     taken: list[str] = []
     size = 0
-    while cursor.position < len(cursor.results) and len(taken) < limit:
-        text = cursor.results[cursor.position]
+    for text in results[offset:offset + limit]:
         if taken and size + len(text) > MAX_PAGE_BYTES:
             break
         taken.append(text)
         size += len(text)
-        cursor.position += 1
     return taken

@@ -59,9 +59,15 @@ class MasterKeyAuth:
 
     def _check_date(self, date: str, now: float) -> None:
         try:
-            sent = parsedate_to_datetime(date).timestamp()
+            sent_at = parsedate_to_datetime(date)
         except (TypeError, ValueError):
             raise Unauthorized(f"the x-ms-date header {date!r} is not an RFC 1123 date") from None
+        # RFC 1123 dates in HTTP are GMT (RFC 9110 §5.6.7); without a zone the instant is ambiguous
+        # (Python would read it as the server's local time), so such a date is refused.
+        if sent_at.tzinfo is None or sent_at.utcoffset():
+            raise Unauthorized(f"the x-ms-date header {date!r} must be in GMT, "
+                               "e.g. 'Fri, 27 Nov 2026 16:00:00 GMT'")
+        sent = sent_at.timestamp()
         if abs(now - sent) > self._max_skew:
             raise Unauthorized(f"the request date {date} is more than {int(self._max_skew)} seconds from the "
                                "server's clock")

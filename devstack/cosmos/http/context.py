@@ -9,7 +9,7 @@ from aiohttp import web
 from multidict import CIMultiDictProxy
 
 from devstack.cosmos.core.account import Account
-from devstack.cosmos.core.documents import parse_json
+from devstack.cosmos.core.documents import dumps, parse_json
 from devstack.cosmos.core.errors import BadRequest
 from devstack.cosmos.http.paths import ResourcePath
 
@@ -57,7 +57,7 @@ class RequestContext:
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
     """A JSON reply."""
-    text = body if isinstance(body, str) else json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+    text = body if isinstance(body, str) else dumps(body)
     return web.Response(status=status, text=text, content_type="application/json", headers=headers)
 
 

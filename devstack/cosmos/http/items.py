@@ -10,6 +10,7 @@ from devstack.cosmos.core.errors import BadRequest, CrossPartitionQueryNotServab
 from devstack.cosmos.core.items import ItemResult
 from devstack.cosmos.core.partition_keys import parse_header
 from devstack.cosmos.core.queries import QueryRequest, check_query, parse_query_body
+from devstack.cosmos.core.query_plan import query_plan
 from devstack.cosmos.core.records import ContainerRecord, Scope
 from devstack.cosmos.http.context import RequestContext, feed_body, json_response
 from devstack.cosmos.http.errors import status_of
@@ -101,24 +102,11 @@ def _query(ctx: RequestContext, read_feed: bool) -> web.Response:
 
 
 def _query_plan(ctx: RequestContext) -> web.Response:
-    """A pass-through query plan: no client-side ORDER BY, aggregation, DISTINCT, TOP or OFFSET.
-
-    The server runs the whole query on its single key range, so the SDK must only concatenate pages;
-    announcing aggregates here would make it re-aggregate (or refuse non-VALUE aggregates,
-    azure/cosmos/_execution_context/execution_dispatcher.py).
-    """
+    """The query plan the SDK fetches before a query without partition key or cross-partition flag."""
     resolve_container(ctx)
     text, _ = parse_query_body(ctx.json())
     check_query(text)
-    plan = {
-        "partitionedQueryExecutionInfoVersion": 2,
-        "queryInfo": {"distinctType": "None", "top": None, "offset": None, "limit": None, "orderBy": [],
-                      "orderByExpressions": [], "groupByExpressions": [], "groupByAliases": [], "aggregates": [],
-                      "groupByAliasToAggregateType": {}, "rewrittenQuery": "", "hasSelectValue": False,
-                      "hasNonStreamingOrderBy": False},
-        "queryRanges": [FULL_RANGE],
-    }
-    return json_response(plan)
+    return json_response(query_plan(text, FULL_RANGE))
 
 
 def _batch(ctx: RequestContext) -> web.Response:

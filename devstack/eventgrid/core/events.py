@@ -8,6 +8,7 @@ https://learn.microsoft.com/azure/event-grid/quotas-limits (1 MB per request, 5,
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -44,10 +45,7 @@ def parse_publish(body: bytes, content_type: str, schema: str, topic_name: str) 
         raise PayloadTooLarge(f"request body is {len(body)} bytes; Event Grid accepts at most "
                               f"{MAX_REQUEST_BYTES} bytes (1 MB) per publish request")
     media_type = content_type.split(";")[0].strip().lower()
-    try:
-        decoded = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise InvalidEvents(f"request body is not valid JSON: {exc}") from exc
+    decoded = _decode_json(body)
     if media_type == _CLOUDEVENTS_SINGLE and isinstance(decoded, dict):
         decoded = [decoded]  # structured mode: one CloudEvent, not a batch
     if not isinstance(decoded, list) or not decoded:
@@ -64,6 +62,26 @@ def parse_publish(body: bytes, content_type: str, schema: str, topic_name: str) 
         raise InvalidEvents(f"topic {topic_name!r} expects {CLOUD_EVENT_SCHEMA} "
                             f"({_CLOUDEVENTS_BATCH}), but the request is in the Event Grid schema")
     return [_cloud_event(item, i) for i, item in enumerate(decoded)]
+
+
+def _decode_json(body: bytes) -> Any:
+    """Strict RFC 8259 JSON: no NaN/Infinity, which subscribers' JSON parsers would refuse."""
+    try:
+        return json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, int digit limit
+        raise InvalidEvents(f"request body is not valid JSON: {exc}") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise InvalidEvents(f"request body is not valid JSON: {name} is not a JSON number (RFC 8259 section 6)")
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):  # 1e999 would read as inf and be re-sent as Infinity
+        raise InvalidEvents(f"request body is not valid JSON: the number {literal[:40]} is out of range "
+                            "(it would be Infinity, which JSON cannot represent)")
+    return value
 
 
 def _looks_like_event_grid(item: Any) -> bool:

@@ -107,8 +107,9 @@ class Outbox:
 
     def enqueue(self, deliveries: Iterable[NewDelivery], now: float) -> int:
         """Store every delivery in one transaction; returns how many were stored."""
-        rows = [(d.topic, d.subscription, d.event_id, json.dumps(d.event), d.data_version, now, now)
-                for d in deliveries]
+        # allow_nan=False: a row must hold JSON a subscriber can parse (publish already refuses NaN).
+        rows = [(d.topic, d.subscription, d.event_id, json.dumps(d.event, allow_nan=False), d.data_version, now,
+                 now) for d in deliveries]
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             try:

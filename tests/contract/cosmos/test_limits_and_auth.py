@@ -42,7 +42,11 @@ DEEP = b'{"id": "deep", "pk": "p", "x": ' + b"[" * 200 + b"]" * 200 + b"}"
 
 @pytest.mark.parametrize("body", [b"{not json", b'{"id": "a", "pk": "p",}', b"\xff\xfe", b"[1, 2]", b'"text"',
                                   b'{"id": "a", "pk": NaN}', b"", b'{"pk": "p"}', b'{"id": 5, "pk": "p"}',
-                                  b'{"id": "a", "pk": "p", "x": "\\ud800"}', DEEP, b"[" * 100_000])
+                                  b'{"id": "a", "pk": "p", "x": "\\ud800"}', DEEP, b"[" * 100_000,
+                                  b'{"id": "a", "pk": "p", "x": 1e999}', b'{"id": "a", "pk": -1e999}',
+                                  b'{"id": "a", "pk": "p", "x": Infinity}',
+                                  b'{"id": "a", "pk": "p", "x": 1' + b"0" * 400 + b"}",
+                                  b'{"id": "a", "pk": "p", "x": 1' + b"0" * 5000 + b"}"])
 def test_malformed_item_bodies_are_400(emulator: CosmosEmulator, container: ContainerProxy, body: bytes) -> None:
     path, link = _docs_path(container)
     status, reply = rest.request(emulator.endpoint, emulator.key, "POST", path, "docs", link, body=body,
@@ -87,6 +91,7 @@ def test_bad_headers_and_paths_are_4xx_not_500(emulator: CosmosEmulator, contain
         ("PUT", "/dbs/contract-tests", "dbs", "dbs/contract-tests", {}),
         ("POST", "/", "", "", {}),
         ("GET", f"{path}/a", "docs", f"{link}/docs/a", {"x-ms-documentdb-partitionkey": '["\\udc00"]'}),
+        ("GET", f"{path}/a", "docs", f"{link}/docs/a", {"x-ms-documentdb-partitionkey": "[1e999]"}),
     ]
     for verb, url, kind, signed_link, headers in cases:
         status, reply = rest.request(emulator.endpoint, emulator.key, verb, url, kind, signed_link, headers=headers)
@@ -112,3 +117,19 @@ def test_request_far_beyond_limit_is_413(emulator: CosmosEmulator, container: Co
     status, _ = rest.request(emulator.endpoint, emulator.key, "POST", path, "docs", link, body=body,
                              headers={"x-ms-documentdb-partitionkey": '["p"]'})
     assert status == 413
+
+
+def test_non_finite_numbers_are_400_and_never_stored(emulator: CosmosEmulator, container: ContainerProxy) -> None:
+    container.create_item({"id": "a", "pk": "p", "n": 1e308})
+    path, link = _docs_path(container)
+    status, reply = rest.request(emulator.endpoint, emulator.key, "GET", f"{path}/a", "docs", f"{link}/docs/a",
+                                 headers={"x-ms-documentdb-partitionkey": "[1e999]"})
+    assert status == 400 and "range of a double" in reply["message"], reply
+    # JSON has no Infinity: an incr that overflows fails whole and writes nothing.
+    with pytest.raises(exceptions.CosmosHttpResponseError) as err:
+        container.patch_item("a", "p", [{"op": "set", "path": "/m", "value": 1},
+                                        {"op": "incr", "path": "/n", "value": 1e308}])
+    assert err.value.status_code == 400 and "overflows" in err.value.message
+    stored = container.read_item("a", "p")
+    assert stored["n"] == 1e308 and "m" not in stored
+    assert list(container.query_items("SELECT VALUE c.n FROM c", partition_key="p")) == [1e308]

@@ -139,3 +139,25 @@ def test_bad_json_is_400_with_a_clear_message(grid: EventGrid) -> None:
     assert caught.value.code == 400
     error = json.loads(caught.value.read())["error"]
     assert error["code"] == "BadRequest" and "not valid JSON" in error["message"]
+
+
+def test_non_finite_numbers_are_400_and_never_forwarded(grid: EventGrid, hooks: tuple[Webhook, Webhook]) -> None:
+    eg_hook, ce_hook = hooks
+    # The SDK writes float("nan") as NaN, which is not JSON (RFC 8259 section 6): subscribers would choke.
+    nan = EventGridEvent(subject="s", event_type="Reading", data={"value": float("nan")}, data_version="1")
+    with pytest.raises(HttpResponseError) as caught:
+        eg_client(grid).send([nan])
+    assert caught.value.status_code == 400 and "NaN is not a JSON number" in str(caught.value)
+    with pytest.raises(HttpResponseError) as caught:
+        eg_client(grid, "cloud-events").send([CloudEvent(source="/s", type="t", data={"v": float("-inf")})])
+    assert caught.value.status_code == 400 and "-Infinity is not a JSON number" in str(caught.value)
+    body = b'[{"id":"big","subject":"s","eventType":"T","eventTime":"2026-01-01T00:00:00Z","data":{"v":1e999}}]'
+    request = urllib.request.Request(grid.topic_endpoint("delivery-events") + "?api-version=2018-01-01",
+                                     data=body, method="POST",
+                                     headers={"aeg-sas-key": KEY, "Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as raw:
+        urllib.request.urlopen(request, timeout=10)
+    assert raw.value.code == 400 and "1e999 is out of range" in json.loads(raw.value.read())["error"]["message"]
+    eg_client(grid).send([shipped("after")])
+    [note] = eg_hook.wait_for_notifications(1)
+    assert note.body[0]["id"] == "after" and ce_hook.notifications() == []

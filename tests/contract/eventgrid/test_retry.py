@@ -69,6 +69,19 @@ def test_events_wait_for_a_subscriber_that_starts_later(tmp_path: Path) -> None:
             assert late.requests[0].headers["aeg-event-type"] == "SubscriptionValidation"
 
 
+def test_handshake_survives_undecodable_answers_and_validates_later(tmp_path: Path) -> None:
+    # Each answer once killed the handshake loop for good (UnicodeDecodeError, RecursionError):
+    # the subscription then never validated and its events were neither delivered nor expired.
+    answers = [b'\xff\xfe{"validationResponse"', b"[" * 100_000, b'{"validationResponse": NaN}']
+    with running(Webhook(bad_validation_answers=list(answers))) as hook, \
+            run_eventgrid(tmp_path, one_topic(hook.url), extra_args=SCALE) as grid:
+        publish(grid, "e1")
+        [note] = hook.wait_for_notifications(1)
+        assert note.body[0]["id"] == "e1"
+        assert len(hook.handshakes()) == len(answers) + 1
+    assert "Traceback" not in (tmp_path / "eventgrid.log").read_text(errors="replace")
+
+
 def test_endpoint_that_refuses_validation_gets_nothing(tmp_path: Path) -> None:
     with running(Webhook(validate=False)) as hook, \
             run_eventgrid(tmp_path, one_topic(hook.url, {"eventTimeToLiveInMinutes": 1}), extra_args=SCALE) as grid:

@@ -36,6 +36,7 @@ class Webhook:
     port: int = field(default_factory=free_port)
     statuses: list[int] = field(default_factory=list)
     validate: bool = True
+    bad_validation_answers: list[bytes] = field(default_factory=list)  # 200 answers for the first handshakes
     hang_first: int = 0  # this many notifications get no answer for ``hang_seconds``
     hang_seconds: float = 5.0
     requests: list[Received] = field(default_factory=list)
@@ -84,6 +85,10 @@ class Webhook:
         if request.headers.get("aeg-event-type") == "SubscriptionValidation":
             if not self.validate:
                 return web.Response(status=404)
+            with self._lock:
+                bad = self.bad_validation_answers.pop(0) if self.bad_validation_answers else None
+            if bad is not None:
+                return web.Response(status=200, body=bad, content_type="application/json", charset="utf-8")
             return web.json_response({"validationResponse": body[0]["data"]["validationCode"]})
         with self._lock:
             status = self.statuses.pop(0) if self.statuses else 200

@@ -63,6 +63,16 @@ def test_wrong_key_wrong_resource_and_stale_date_fail() -> None:
             MasterKeyAuth().verify("GET", path, broken, NOW)
 
 
+def test_a_date_must_be_gmt() -> None:
+    path = ResourcePath.parse("/dbs/a/colls/b")
+    gmt = formatdate(NOW, usegmt=True)  # e.g. "Fri, 27 Nov 2026 16:00:00 GMT"
+    for date in (gmt.removesuffix(" GMT"), gmt.replace("GMT", "-0000"), gmt.replace("GMT", "+0100")):
+        with pytest.raises(Unauthorized, match="GMT"):
+            MasterKeyAuth().verify("GET", path, _sdk_headers("get", "colls", "dbs/a/colls/b", True, date), NOW)
+    for date in (gmt, gmt.replace("GMT", "UTC"), gmt.replace("GMT", "+0000")):
+        MasterKeyAuth().verify("GET", path, _sdk_headers("get", "colls", "dbs/a/colls/b", True, date), NOW)
+
+
 def test_path_kinds() -> None:
     assert ResourcePath.parse("/dbs/a/colls/b/docs/c").kinds() == ("dbs", "colls", "docs")
     assert ResourcePath.parse("/dbs/a/colls/b/pkranges").is_feed

@@ -4,6 +4,7 @@ from __future__ import annotations
 import pytest
 from azure.cosmos.partition_key import NonePartitionKeyValue, PartitionKey
 
+from devstack.cosmos.core.documents import parse_json, serialize_item
 from devstack.cosmos.core.effective_keys import effective_partition_key
 from devstack.cosmos.core.errors import BadRequest
 from devstack.cosmos.core.partition_keys import UNDEFINED, PartitionKeyDefinition, canonical_key, parse_header
@@ -87,6 +88,27 @@ def test_patch_arrays_and_move() -> None:
 def test_invalid_patch_operations(operation: object) -> None:
     with pytest.raises(BadRequest):
         apply_patch({"id": "a", "fleetId": "f", "list": [1]}, [operation], FLEET)
+
+
+@pytest.mark.parametrize("start, amount", [(1e308, 1e308), (-1e308, -1e308),
+                                           pytest.param(10 ** 308, 10 ** 308, id="integers")])
+def test_incr_that_overflows_a_double_is_refused(start: float, amount: float) -> None:
+    doc = {"id": "a", "fleetId": "f", "n": start}
+    with pytest.raises(BadRequest, match="overflows"):
+        apply_patch(doc, [{"op": "incr", "path": "/n", "value": amount}], FLEET)
+    assert doc["n"] == start
+
+
+@pytest.mark.parametrize("text", ["[1e999]", "[-1e999]", "[NaN]", "[Infinity]",
+                                  pytest.param("[1" + "0" * 400 + "]", id="huge-integer")])
+def test_non_finite_numbers_are_refused_in_bodies_and_headers(text: str) -> None:
+    with pytest.raises(BadRequest):
+        parse_json(text)
+    with pytest.raises(BadRequest):
+        parse_header(text, FLEET)
+    with pytest.raises(BadRequest, match="NaN or Infinity"):
+        serialize_item({"id": "a", "n": float("inf")})
+    assert parse_json("[1e308, -1e-999, 12345678901234567890]") == [1e308, -0.0, 12345678901234567890]
 
 
 def test_patch_body_shape() -> None:
