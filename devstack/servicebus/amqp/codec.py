@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from proton import Data, Described, symbol, ulong
+from proton import Data, DataException, Described, symbol, ulong
 
 from ..core.filters import MessageFacts
 from ..core.message import Envelope, StoredMessage
@@ -84,7 +84,10 @@ def decode_value(buf: bytes) -> Any:
 def _decode_with_proton(buf: bytes) -> Any:
     data = _DECODER
     data.clear()
-    data.decode(buf)
+    try:
+        data.decode(buf)
+    except DataException as exc:
+        raise CodecError(f"undecodable value: {exc}") from exc
     data.rewind()
     data.next()
     value = data.get_object()
@@ -147,15 +150,40 @@ class Inbound:
 
 
 def read_envelope(buf: bytes) -> Envelope:
-    """Build the broker's Envelope from an encoded message (properties, TTL, schedule, filters)."""
-    parts = sections(buf)
-    props = _section(buf, parts, PROPERTIES) or []
-    props = list(props) + [None] * (13 - len(props))
-    user = {str(k): _plain(v) for k, v in (_section(buf, parts, APPLICATION_PROPERTIES) or {}).items()}
-    header = list(_section(buf, parts, HEADER) or []) + [None] * 5
-    annotations = _section(buf, parts, MESSAGE_ANNOTATIONS) or {}
-    ttl_ms = header[2]
-    scheduled = annotations.get(_SCHEDULED)
+    """Build the broker's Envelope from an encoded message (properties, TTL, schedule, filters).
+
+    Every malformed field raises CodecError, which the caller turns into a rejected transfer
+    (amqp:decode-error) instead of a broken link.
+    """
+    try:
+        return _read_envelope(buf)
+    except CodecError:
+        raise
+    except (TypeError, ValueError, IndexError, OverflowError, DataException) as exc:
+        raise CodecError(f"malformed message: {exc}") from exc
+
+
+def _read_envelope(buf: bytes) -> Envelope:
+    found: dict[int, Any] = {}
+    for code, start, end in sections(buf):  # one pass; the first section of a kind counts
+        if code in _ENVELOPE_SECTIONS and code not in found:
+            found[code] = decode_value(buf[start:end])
+    props, user, header, annotations = (found.get(PROPERTIES), found.get(APPLICATION_PROPERTIES),
+                                        found.get(HEADER), found.get(MESSAGE_ANNOTATIONS))
+    # Composite sections and the fields the broker re-encodes on delivery must have their AMQP
+    # types (part 3, 3.2 "Message Format"); anything else is refused here, not on delivery.
+    if not (isinstance(props, list) or props is None) or not (isinstance(header, list) or header is None):
+        raise CodecError("header and properties must be lists")
+    if not (isinstance(user, dict) or user is None) or not (isinstance(annotations, dict) or annotations is None):
+        raise CodecError("application-properties and message-annotations must be maps")
+    props = (props or []) + [None] * 13
+    header = (header or []) + [None] * 5
+    ttl_ms = _field(header[2], "header.ttl", 2**32)  # uint
+    if header[1] is not None:
+        _field(header[1], "header.priority", 256)  # ubyte
+    scheduled = annotations.get(_SCHEDULED) if annotations else None
+    if scheduled is not None:
+        _field(scheduled, "x-opt-scheduled-enqueue-time", None)
     message_id = _text(props[0])
     session_id = _text(props[10])
     system = {
@@ -165,10 +193,24 @@ def read_envelope(buf: bytes) -> Envelope:
         "TimeToLive": float(ttl_ms) / 1000 if ttl_ms else None,
     }
     return Envelope(
-        payload=bytes(buf), facts=MessageFacts({k: v for k, v in system.items() if v is not None}, user),
+        payload=bytes(buf),
+        facts=MessageFacts({k: v for k, v in system.items() if v is not None},
+                           {str(k): _plain(v) for k, v in user.items()} if user else {}),
         message_id=message_id, session_id=session_id,
         ttl=float(ttl_ms) / 1000 if ttl_ms else None,
         scheduled_at=_to_seconds(scheduled))
+
+
+_ENVELOPE_SECTIONS = frozenset((HEADER, MESSAGE_ANNOTATIONS, PROPERTIES, APPLICATION_PROPERTIES))
+
+
+def _field(value: Any, name: str, limit: int | None) -> Any:
+    """An integer field (None when absent), refused when of another type or out of range."""
+    if value is None:
+        return None
+    if not isinstance(value, int) or isinstance(value, bool) or (limit is not None and not 0 <= value < limit):
+        raise CodecError(f"{name} must be an integer in range, not {value!r}")
+    return value
 
 
 def _to_seconds(value: Any) -> float | None:

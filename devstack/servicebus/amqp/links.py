@@ -6,7 +6,7 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from cproton import ffi, lib
-from proton import Condition, Delivery, Link, symbol
+from proton import Condition, Delivery, Endpoint, Link, symbol
 
 from ..core.broker import SESSION_TIMEOUT, Broker, new_lock_token
 from ..core.entity import Entity
@@ -23,6 +23,7 @@ SESSION_FILTER = symbol("com.microsoft:session-filter")
 LOCKED_UNTIL_UTC = symbol("com.microsoft:locked-until-utc")
 DOTNET_EPOCH_TICKS = 621355968000000000  # .NET ticks at the Unix epoch (SDK constants.DATETIMEOFFSET_EPOCH)
 INGRESS_CREDIT = 500
+_REMOTE_CLOSED = Endpoint.REMOTE_CLOSED
 
 
 @dataclass(eq=False)
@@ -79,6 +80,8 @@ class DeliveryLink:
         self.entity: Entity | None = None
         self.opened = False
         self.closed = False
+        self._impl = link._impl  # raw engine handles: credit() runs once per message delivered
+        self._session_impl = lib.pn_link_session(link._impl)
 
     def open(self) -> None:
         """Send our attach (non-session receivers attach at once)."""
@@ -87,8 +90,15 @@ class DeliveryLink:
             self.opened = True
 
     def credit(self) -> int:
-        """Credit the client has granted us."""
-        return self.link.credit if self.opened and not self.closed else 0
+        """Credit the client has granted us (none once the link or its session is remotely closed)."""
+        if not self.opened or self.closed:
+            return 0
+        impl = self._impl
+        # Credit survives a detach or end in proton's bookkeeping; a message sent on it would sit
+        # locked on a dead link until its lock ran out (AMQP 1.0 part 2, 2.7.6: end detaches links).
+        if lib.pn_link_state(impl) & _REMOTE_CLOSED or lib.pn_session_state(self._session_impl) & _REMOTE_CLOSED:
+            return 0
+        return lib.pn_link_credit(impl)
 
     def deliver(self, message: StoredMessage, token: bytes | None, locked_until: float | None) -> None:
         """Transfer one message; the delivery tag is the lock token (SDK: uuid.UUID(bytes_le=tag))."""

@@ -48,14 +48,12 @@ class ManagementNode:
 
     def handle(self, request: bytes) -> tuple[bytes, str | None]:
         """Process one encoded request; returns the encoded reply and the reply-to address."""
-        parts = codec.sections(request)
-        props = _section(request, parts, codec.PROPERTIES) or []
-        props = list(props) + [None] * 13
-        app = {str(k): v for k, v in (_section(request, parts, codec.APPLICATION_PROPERTIES) or {}).items()}
-        body = _section(request, parts, codec.VALUE)
-        body = {str(k): v for k, v in body.items()} if isinstance(body, dict) else {}
-        operation = str(app.get("operation", ""))
+        props: list[Any] = [None] * 13
+        operation = ""
         try:
+            # Parsing is inside the try: malformed request bytes get a 400 reply, not a dropped link.
+            props, app, body = _parse(request)
+            operation = str(app.get("operation", ""))
             handler = self._ops.get(operation)
             if handler is None:
                 raise InvalidOperation(f"operation {operation!r} is not supported by devstack")
@@ -146,6 +144,18 @@ class ManagementNode:
         if not page:
             return 204, None
         return 200, {"sessions-ids": page, "skip": skip + len(page)}
+
+
+def _parse(request: bytes) -> tuple[list[Any], dict[str, Any], dict[str, Any]]:
+    """Properties (padded to 13 fields), application properties and body map of a request."""
+    parts = codec.sections(request)
+    props = _section(request, parts, codec.PROPERTIES)
+    app = _section(request, parts, codec.APPLICATION_PROPERTIES)
+    if not isinstance(props, (list, type(None))) or not isinstance(app, (dict, type(None))):
+        raise codec.CodecError("properties must be a list and application-properties a map")
+    body = _section(request, parts, codec.VALUE)
+    return (list(props or []) + [None] * 13, {str(k): v for k, v in (app or {}).items()},
+            {str(k): v for k, v in body.items()} if isinstance(body, dict) else {})
 
 
 def _section(buf: bytes, parts: list[tuple[int, int, int]], code: int) -> Any:

@@ -80,9 +80,18 @@ class BrokerHandler(Handler):
         """Accept every session."""
         event.session.open()
 
+    @guarded
     def on_session_remote_close(self, event: Event) -> None:
-        """Close our end of the session."""
-        event.session.close()
+        """The client ended a session: its links went with it, so release what they held, then end ours.
+
+        Ending a session detaches every link on it (AMQP 1.0 part 2, 2.5.5 "Session Endpoints"), but
+        proton raises no link event for that, so the links are dropped here as on connection loss.
+        """
+        session = event.session
+        state: ConnectionState | None = getattr(session.connection, "sb_state", None)
+        if state is not None:
+            self._release_links(state, session._impl)
+        session.close()
 
     @guarded
     def on_connection_remote_close(self, event: Event) -> None:
@@ -101,9 +110,18 @@ class BrokerHandler(Handler):
         state: ConnectionState | None = getattr(connection, "sb_state", None)
         if state is None:
             return
-        for receiver in list(state.receivers):
+        self._release_links(state, None)
+
+    @staticmethod
+    def _release_links(state: ConnectionState, session: Any) -> None:
+        """Detach the receivers and drop the reply links of one session (``None``: every session)."""
+        def on_session(link: Link) -> bool:
+            return session is None or link.session._impl == session
+
+        for receiver in [r for r in state.receivers if on_session(r.link)]:
             receiver.detach()
-        state.receivers.clear()
+            state.receivers.remove(receiver)
+        state.reply_links[:] = [r for r in state.reply_links if not on_session(r.link)]
 
     # --- links -------------------------------------------------------------------------------------
 
@@ -189,7 +207,7 @@ class BrokerHandler(Handler):
             state = link.connection.sb_state
             if handler in state.receivers:
                 state.receivers.remove(handler)
-        elif isinstance(handler, ReplyLink):
+        elif isinstance(handler, ReplyLink) and handler in link.connection.sb_state.reply_links:
             link.connection.sb_state.reply_links.remove(handler)
         if not link.state & Endpoint.LOCAL_CLOSED:
             link.close()
@@ -224,9 +242,13 @@ class BrokerHandler(Handler):
                 target.send(reply)
 
     def _put_token(self, link: Link, payload: bytes) -> None:
-        parts = codec.sections(payload)
-        props = list(_section(payload, parts, codec.PROPERTIES) or []) + [None] * 13
-        token = _section(payload, parts, codec.VALUE)
+        try:
+            parts = codec.sections(payload)
+            props = _section(payload, parts, codec.PROPERTIES)
+            token = _section(payload, parts, codec.VALUE)
+        except codec.CodecError:  # malformed request: refused like a bad token, the link stays
+            props, token = None, None
+        props = (list(props) if isinstance(props, list) else []) + [None] * 13
         state: ConnectionState = link.connection.sb_state
         try:
             grant = self.sas_key.validate(_text(token) or "", self.broker.clock())

@@ -149,10 +149,13 @@ class Broker:
     def _into(self, entity: Entity, envelope: Envelope, now: float, hops: int,
               ttl_cap: float | None = None, dead_letter: DeadLetterInfo | None = None) -> int:
         """Store a message in one entity (or forward it on); returns its seq if scheduled."""
-        target = entity.settings.forward_to
-        if target and key_is_not_self(target, entity) and hops < MAX_FORWARD_HOPS and dead_letter is None:
-            return self._accept(target.lower(), envelope, now, hops + 1)
         scheduled = envelope.scheduled_at is not None and envelope.scheduled_at > now
+        target = entity.settings.forward_to
+        # A scheduled message waits in the entity it was sent to (so it can be cancelled by the
+        # sequence number it was given there) and is forwarded when due, as a topic's is fanned out.
+        forwards = bool(target) and key_is_not_self(target, entity) and dead_letter is None and not scheduled
+        if forwards and hops < MAX_FORWARD_HOPS:
+            return self._accept(target.lower(), envelope, now, hops + 1)
         message = StoredMessage(
             entity=entity.key, seq=entity.next_seq(), payload=envelope.payload,
             message_id=envelope.message_id, session_id=envelope.session_id, enqueued_at=now,
@@ -161,7 +164,14 @@ class Broker:
             state=MessageState.SCHEDULED if scheduled else MessageState.ACTIVE, dead_letter=dead_letter)
         message.expires_at = _expiry(envelope.ttl, [ttl_cap, entity.settings.default_ttl],
                                      max(envelope.scheduled_at or now, now))
-        if entity.sessionful and not envelope.session_id:
+        if forwards:
+            # docs (auto-forwarding): a message is dead-lettered after more than 4 forwarding hops,
+            # so a forwarding cycle ends in a dead-letter queue.
+            self._store_dead_letter(entity, message, DeadLetterInfo(
+                "MaxTransferHopCountExceeded", f"The message was forwarded more than {MAX_FORWARD_HOPS} times."),
+                now)
+            return 0
+        if entity.sessionful and not envelope.session_id and not (scheduled and target):
             self._store_dead_letter(entity, message, DeadLetterInfo("Session ID is null", None), now)
             return 0
         self.store.insert(message)
@@ -193,7 +203,7 @@ class Broker:
         return entity
 
     def _lock_session(self, entity: Entity, slot: SessionSlot, consumer: Consumer) -> None:
-        slot.owner = consumer
+        entity.lock_session(slot, consumer)
         slot.locked_until = self.clock() + entity.settings.lock_duration
         consumer.session_id = slot.session_id
         heapq.heappush(self.session_heap, (slot.locked_until, entity.key, slot.session_id))
@@ -219,7 +229,7 @@ class Broker:
                 self.release(lock, increment=not entity.sessionful)
         slot = entity.sessions.get(consumer.session_id or "")
         if slot is not None and slot.owner is consumer:
-            slot.owner = None
+            entity.unlock_session(slot)
         self.pump(entity)
 
     def pump(self, entity: Entity) -> None:
@@ -351,24 +361,32 @@ class Broker:
         entity.remove(message.seq)
         self.store.delete(entity.key, [message.seq])
 
-    def release_due_topic_message(self, topic: Entity, message: StoredMessage, now: float) -> None:
-        """A scheduled topic message came due: fan it out to the subscriptions now."""
-        topic.remove(message.seq)
-        self.store.delete(topic.key, [message.seq])
+    def passes_on_when_due(self, entity: Entity) -> bool:
+        """True for a topic or ForwardTo entity: it keeps scheduled messages only until they are due."""
+        target = entity.settings.forward_to
+        return entity.key in self.topics or (bool(target) and key_is_not_self(target or "", entity))
+
+    def release_due_message(self, entity: Entity, message: StoredMessage, now: float) -> None:
+        """A scheduled message of a topic or ForwardTo entity came due: fan it out or forward it now."""
+        entity.remove(message.seq)
+        self.store.delete(entity.key, [message.seq])
         start = message.scheduled_at or message.enqueued_at
         ttl = message.expires_at - start if message.expires_at is not None else None
         envelope = Envelope(message.payload, self.read_facts(message.payload), message.message_id,
                             message.session_id, ttl=ttl, scheduled_at=message.scheduled_at)
-        self._accept(topic.key, envelope, now, 0, dedupe=False)
+        if entity.key in self.topics:
+            self._accept(entity.key, envelope, now, 0, dedupe=False)
+        else:
+            self._accept((entity.settings.forward_to or "").lower(), envelope, now, 1)
 
-    def session_slot(self, entity: Entity, session_id: str) -> SessionSlot:
-        """The slot of a session entity (sessions exist implicitly, as on Service Bus)."""
-        return entity.session(session_id)
+    def session_slot(self, entity: Entity, session_id: str) -> SessionSlot | None:
+        """The slot of a session someone holds or that has messages or state (else None)."""
+        return entity.sessions.get(session_id)
 
     def expire_session(self, entity: Entity, slot: SessionSlot) -> None:
         """A session lock ran out: unlock the session, redeliver its locked messages later."""
         owner = slot.owner
-        slot.owner = None
+        entity.unlock_session(slot)
         for lock in [lk for lk in self.locks.values() if lk.owner is owner and lk.message.entity == entity.key]:
             # An expired session lock counts as a failed delivery (docs: message sessions).
             self.release(lock, increment=True)

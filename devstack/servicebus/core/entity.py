@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import heapq
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -44,6 +45,12 @@ class SessionSlot:
     owner: Consumer | None = None
     locked_until: float = 0.0
     state: bytes | None = None
+    held: int = 0  # messages of this session in the entity, in any state
+
+    @property
+    def idle(self) -> bool:
+        """Nothing keeps this slot: no receiver, no messages, no state (it can be forgotten)."""
+        return self.owner is None and self.held == 0 and self.state is None
 
 
 @dataclass(eq=False)
@@ -66,7 +73,12 @@ class Entity:
         self.messages: dict[int, StoredMessage] = {}
         self.last_seq = 0
         self.ready: list[int] = []  # non-session entities: heap of sequence numbers
+        # Only sessions with an owner, messages or state have a slot (a slot is dropped when idle),
+        # so memory and per-send work do not grow with every session id ever seen.
         self.sessions: dict[str, SessionSlot] = {}
+        # Unowned sessions that became deliverable, oldest first: NEXT_AVAILABLE takes the head
+        # instead of scanning every slot. Entries may be stale; they are dropped when reached.
+        self.available: OrderedDict[str, None] = OrderedDict()
         self.consumers: list[Consumer] = []
         self.waiters: list[Waiter] = []
         self.scheduled: list[tuple[float, int]] = []
@@ -85,9 +97,30 @@ class Entity:
             slot = self.sessions[session_id] = SessionSlot(session_id)
         return slot
 
+    def forget_if_idle(self, slot: SessionSlot) -> None:
+        """Drop a slot nothing keeps any more."""
+        if slot.idle and self.sessions.get(slot.session_id) is slot:
+            del self.sessions[slot.session_id]
+            self.available.pop(slot.session_id, None)
+
+    def unlock_session(self, slot: SessionSlot) -> None:
+        """The session's receiver let go: offer it to NEXT_AVAILABLE receivers, or forget it."""
+        slot.owner = None
+        if self.has_ready(slot.ready):
+            self.available[slot.session_id] = None
+        else:
+            self.forget_if_idle(slot)
+
+    def lock_session(self, slot: SessionSlot, owner: Consumer) -> None:
+        """Give the session to one receiver."""
+        slot.owner = owner
+        self.available.pop(slot.session_id, None)
+
     def add(self, message: StoredMessage) -> None:
         """Hold a message; make it deliverable if it is active."""
         self.messages[message.seq] = message
+        if self.sessionful and message.session_id is not None:
+            self.session(message.session_id).held += 1
         self.last_seq = max(self.last_seq, message.seq)
         if message.state is MessageState.SCHEDULED and message.scheduled_at is not None:
             heapq.heappush(self.scheduled, (message.scheduled_at, message.seq))
@@ -99,13 +132,22 @@ class Entity:
     def make_ready(self, message: StoredMessage) -> None:
         """Queue an active, unlocked message for delivery."""
         if self.sessionful and message.session_id is not None:
-            heapq.heappush(self.session(message.session_id).ready, message.seq)
+            slot = self.session(message.session_id)
+            heapq.heappush(slot.ready, message.seq)
+            if slot.owner is None:
+                self.available[slot.session_id] = None  # keeps its place if already offered
         else:
             heapq.heappush(self.ready, message.seq)
 
     def remove(self, seq: int) -> StoredMessage | None:
         """Forget a message (heaps drop the stale entry lazily)."""
-        return self.messages.pop(seq, None)
+        message = self.messages.pop(seq, None)
+        if message is not None and self.sessionful and message.session_id is not None:
+            slot = self.sessions.get(message.session_id)
+            if slot is not None:
+                slot.held -= 1
+                self.forget_if_idle(slot)
+        return message
 
     def pop_ready(self, heap: list[int]) -> StoredMessage | None:
         """Next deliverable message from a ready heap, skipping stale entries."""
@@ -125,10 +167,13 @@ class Entity:
         return False
 
     def free_session_with_messages(self) -> SessionSlot | None:
-        """An unlocked session that has deliverable messages (for NEXT_AVAILABLE)."""
-        for slot in self.sessions.values():
-            if slot.owner is None and self.has_ready(slot.ready):
+        """The unlocked session waiting longest with deliverable messages (for NEXT_AVAILABLE)."""
+        while self.available:
+            session_id = next(iter(self.available))
+            slot = self.sessions.get(session_id)
+            if slot is not None and slot.owner is None and self.has_ready(slot.ready):
                 return slot
+            del self.available[session_id]
         return None
 
     def in_order(self, from_seq: int = 0) -> Iterator[StoredMessage]:
@@ -138,6 +183,4 @@ class Entity:
 
     def session_ids(self) -> list[str]:
         """Sessions that have messages or state (get-message-sessions)."""
-        with_messages = {m.session_id for m in self.messages.values() if m.session_id is not None}
-        with_state = {sid for sid, slot in self.sessions.items() if slot.state is not None}
-        return sorted(with_messages | with_state)
+        return sorted(sid for sid, slot in self.sessions.items() if slot.held or slot.state is not None)

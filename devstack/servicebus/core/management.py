@@ -86,7 +86,7 @@ def _held_session(broker: Broker, entity: Entity, session_id: str) -> SessionSlo
     if not entity.sessionful:
         raise InvalidOperation(f"The entity '{entity.settings.path}' does not support sessions.")
     slot = broker.session_slot(entity, session_id)
-    if slot.owner is None or slot.locked_until <= broker.clock():
+    if slot is None or slot.owner is None or slot.locked_until <= broker.clock():
         raise SessionLockLost(f"The session lock has expired on the session '{session_id}'.")
     return slot
 

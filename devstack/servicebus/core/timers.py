@@ -52,9 +52,10 @@ def _enqueue_scheduled(broker: Broker, entity: Entity, now: float) -> None:
         message = entity.messages.get(seq)
         if message is None or message.state is not MessageState.SCHEDULED:
             continue
-        if entity.key in broker.topics:
-            # A topic keeps a scheduled message itself and fans it out when it is due.
-            broker.release_due_topic_message(entity, message, now)
+        if broker.passes_on_when_due(entity):
+            # A topic (ForwardTo entity) keeps a scheduled message itself and fans it out (forwards
+            # it) when it is due.
+            broker.release_due_message(entity, message, now)
             continue
         message.state = MessageState.ACTIVE
         message.enqueued_at = now

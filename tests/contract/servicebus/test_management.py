@@ -79,3 +79,23 @@ def test_scheduled_message_to_a_session_queue_joins_its_session(client: ServiceB
                 received.append(str(message))
                 receiver.complete_message(message)
     assert received == ["now", "deadline"]
+
+
+def test_scheduled_message_to_a_forwarding_queue_can_be_cancelled_and_is_forwarded_when_due(
+        client: ServiceBusClient) -> None:
+    with client.get_queue_sender("scheduled-forwarding") as sender:
+        kept = sender.schedule_messages(ServiceBusMessage("kept"), utc_in(2))
+        cancelled = sender.schedule_messages(ServiceBusMessage("cancelled"), utc_in(2))
+        sender.cancel_scheduled_messages(cancelled)
+    with client.get_queue_receiver("scheduled-forwarding") as source:
+        [waiting] = source.peek_messages(max_message_count=5, sequence_number=1)
+        assert [waiting.sequence_number, waiting.state] == [kept[0], ServiceBusMessageState.SCHEDULED]
+    with client.get_queue_receiver("scheduled-forward-target") as receiver:
+        received: list[str] = []
+        deadline = time.monotonic() + 10
+        while not received and time.monotonic() < deadline:
+            for message in receiver.receive_messages(max_message_count=2, max_wait_time=1):
+                received.append(str(message))
+                receiver.complete_message(message)
+        assert received == ["kept"]
+        assert receiver.receive_messages(max_wait_time=1) == []

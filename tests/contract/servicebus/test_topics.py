@@ -101,3 +101,16 @@ def test_dead_letter_queue_of_a_subscription(client: ServiceBusClient) -> None:
         [dead] = dlq.receive_messages(max_wait_time=5)
         assert (str(dead), dead.dead_letter_reason) == ("to fail", "MaxDeliveryCountExceeded")
         dlq.complete_message(dead)
+
+
+def test_forwarding_cycle_ends_in_a_dead_letter_queue(client: ServiceBusClient) -> None:
+    with client.get_queue_sender("hop-a") as sender:
+        sender.send_messages(ServiceBusMessage("round and round"))
+    # hop-a -> hop-b -> hop-a -> hop-b -> hop-a is four hops; the fifth is refused (docs: auto-forwarding).
+    with client.get_queue_receiver("hop-a", sub_queue=ServiceBusSubQueue.DEAD_LETTER) as dlq:
+        [dead] = dlq.receive_messages(max_wait_time=5)
+        assert (str(dead), dead.dead_letter_reason) == ("round and round", "MaxTransferHopCountExceeded")
+        dlq.complete_message(dead)
+    for name in ("hop-a", "hop-b"):
+        with client.get_queue_receiver(name) as receiver:
+            assert receiver.peek_messages(max_message_count=5, sequence_number=1) == []

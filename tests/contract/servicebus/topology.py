@@ -46,6 +46,9 @@ CONFIG: dict[str, Any] = {"UserConfig": {"Namespaces": [{
         _queue("errors"), _queue("session-errors", RequiresSession=True), _queue("aio"),
         _queue("disconnect"), _queue("disconnect-session", RequiresSession=True),
         _queue("aio-sessions", RequiresSession=True),
+        _queue("ended-session"), _queue("malformed"),
+        _queue("hop-a", ForwardTo="hop-b"), _queue("hop-b", ForwardTo="hop-a"),
+        _queue("scheduled-forwarding", ForwardTo="scheduled-forward-target"), _queue("scheduled-forward-target"),
     ],
     "Topics": [
         {"Name": "orders", "Properties": {}, "Subscriptions": [

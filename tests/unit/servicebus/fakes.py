@@ -108,3 +108,21 @@ class FakeReceiver:
         token = self.delivered[index][1]
         assert token is not None
         return token
+
+
+class CountingSessions(dict):  # type: ignore[type-arg]
+    """An entity's session table that counts whole-table walks (to prove a path does not scan)."""
+
+    walks = 0
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        self.walks += 1
+        return super().__iter__()
+
+    def values(self):  # type: ignore[no-untyped-def]
+        self.walks += 1
+        return super().values()
+
+    def items(self):  # type: ignore[no-untyped-def]
+        self.walks += 1
+        return super().items()

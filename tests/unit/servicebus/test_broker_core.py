@@ -13,7 +13,7 @@ from devstack.servicebus.core.message import Envelope, MessageState
 from devstack.servicebus.core.settlement import Outcome, settle
 from devstack.servicebus.core.topology import load_topology
 
-from .fakes import FakeClock, FakeReceiver, MemoryStore
+from .fakes import CountingSessions, FakeClock, FakeReceiver, MemoryStore
 
 CONFIG = {"UserConfig": {"Namespaces": [{"Name": "ns", "Queues": [
     {"Name": "q", "Properties": {"LockDuration": "PT10S", "MaxDeliveryCount": 3}},
@@ -21,6 +21,8 @@ CONFIG = {"UserConfig": {"Namespaces": [{"Name": "ns", "Queues": [
     {"Name": "s", "Properties": {"RequiresSession": True, "LockDuration": "PT10S"}},
     {"Name": "dd", "Properties": {"RequiresDuplicateDetection": True, "DuplicateDetectionHistoryTimeWindow": "PT20S"}},
     {"Name": "fwd", "Properties": {"ForwardTo": "s"}},
+    {"Name": "cyc-a", "Properties": {"ForwardTo": "cyc-b"}},
+    {"Name": "cyc-b", "Properties": {"ForwardTo": "cyc-a"}},
 ], "Topics": [{"Name": "t", "Subscriptions": [
     {"Name": "all"},
     {"Name": "red", "Rules": [{"Name": "r", "Properties": {"FilterType": "Correlation",
@@ -187,11 +189,92 @@ def test_detach_releases_locks_and_session(broker: Broker) -> None:
     assert [m.delivery_count for m, _, _ in other.delivered] == [0]
 
 
+def use_session(broker: Broker, session: str, *, state: bytes | None = None, outcome: Outcome = Outcome.COMPLETE,
+                peek_lock: bool = True) -> None:
+    """Send one message to a session, receive it by session id, settle it, let the session go."""
+    broker.send("s", [env("m", session=session)])
+    receiver = FakeReceiver(peek_lock=peek_lock)
+    entity = attach(broker, "s", receiver, session, sessionful=True)
+    if state is not None:
+        management.set_session_state(broker, entity, session, state)
+    if peek_lock:
+        settle(broker, receiver.token(), outcome)
+    broker.detach(entity, receiver)
+
+
+def test_session_slots_are_forgotten_once_nothing_keeps_them(broker: Broker, clock: FakeClock) -> None:
+    entity = broker.receivable("s")
+    for i in range(30):
+        use_session(broker, f"done{i}")
+    use_session(broker, "dead", outcome=Outcome.DEAD_LETTER)
+    use_session(broker, "rad", peek_lock=False)
+    use_session(broker, "deferred", outcome=Outcome.DEFER)
+    use_session(broker, "stateful", state=b"kept")
+    with pytest.raises(SessionLockLost):  # asking about a session nobody holds creates nothing
+        management.get_session_state(broker, entity, "never-seen")
+    assert sorted(entity.sessions) == ["deferred", "stateful"]  # a message or state keeps a slot
+    assert entity.session_ids() == ["deferred", "stateful"]
+    # A session lock that runs out lets the slot go once its message is gone too.
+    broker.send("s", [env("x", session="expiring")])
+    holder = FakeReceiver()
+    attach(broker, "s", holder, "expiring", sessionful=True)
+    clock.advance(11)
+    timers.tick(broker)
+    other = FakeReceiver()
+    attach(broker, "s", other, "expiring", sessionful=True)
+    settle(broker, other.token(), Outcome.COMPLETE)
+    broker.detach(entity, other)
+    assert sorted(entity.sessions) == ["deferred", "stateful"]
+
+
+def test_waiting_session_receiver_does_not_scan_old_sessions_and_keeps_arrival_order(broker: Broker) -> None:
+    entity = broker.receivable("s")
+    for i in range(50):
+        use_session(broker, f"old{i}", state=b"history")  # state keeps these slots for good
+    entity.sessions = walks = CountingSessions(entity.sessions)
+    first, second = FakeReceiver(credit=0), FakeReceiver(credit=0)
+    attach(broker, "s", first, None, sessionful=True, timeout=60)
+    attach(broker, "s", second, None, sessionful=True, timeout=60)
+    for i in range(20):
+        broker.send("s", [env("x", session="hot-b" if i % 2 else "hot-a")])
+    assert walks.walks == 0
+    assert (first.assigned, second.assigned) == (["hot-a"], ["hot-b"])  # sessions in the order they filled
+    late = FakeReceiver()
+    attach(broker, "s", late, None, sessionful=True)  # nothing free: it waits, still without a scan
+    broker.detach(entity, first)
+    assert late.assigned == ["hot-a"] and walks.walks == 0
+
+
 def test_forward_to_session_queue_keeps_the_session(broker: Broker) -> None:
     broker.send("fwd", [env("on", session="z")])
     [moved] = broker.receivable("s").messages.values()
     assert (moved.payload, moved.session_id) == (b"on", "z")
     assert broker.receivable("fwd").messages == {}
+
+
+def test_forwarding_cycle_dead_letters_after_four_hops(broker: Broker) -> None:
+    broker.send("cyc-a", [env("loop")])
+    # cyc-a -> b -> a -> b -> a: four hops; a fifth would exceed the limit.
+    assert broker.receivable("cyc-a").messages == {} and broker.receivable("cyc-b").messages == {}
+    [dead] = broker.receivable("cyc-a/$DeadLetterQueue").messages.values()
+    assert dead.payload == b"loop"
+    assert dead.dead_letter is not None and dead.dead_letter.reason == "MaxTransferHopCountExceeded"
+    assert broker.receivable("cyc-b/$DeadLetterQueue").messages == {}
+
+
+def test_scheduled_message_to_forwarding_queue_waits_there_and_can_be_cancelled(
+        broker: Broker, clock: FakeClock) -> None:
+    keep, drop = broker.send("fwd", [env("later", session="z", scheduled_at=clock.now + 30),
+                                     env("never", session="z", scheduled_at=clock.now + 30)])
+    assert {m.state for m in broker.receivable("fwd").messages.values()} == {MessageState.SCHEDULED}
+    management.cancel_scheduled(broker, "fwd", [drop])
+    assert broker.receivable("s").messages == {}
+    clock.advance(31)
+    timers.tick(broker)
+    assert broker.receivable("fwd").messages == {}
+    [moved] = broker.receivable("s").messages.values()
+    assert (moved.payload, moved.session_id, moved.state) == (b"later", "z", MessageState.ACTIVE)
+    assert keep == 1
 
 
 def test_bad_requests_are_typed_errors(broker: Broker) -> None:
