@@ -24,13 +24,14 @@ class Reply:
 
 def delivery_request(delivery_id: str | None = None, *, weight: float = 2.5, size: str = "Small",
                      rng: random.Random | None = None) -> dict[str, Any]:
-    """A valid request body in the Fabrikam reference's shape, somewhere around Redmond."""
+    """A valid request body in the Fabrikam reference's shape, near the default fleet."""
     rng = rng or random.Random()
     delivery_id = delivery_id or f"demo-{uuid.uuid4().hex[:12]}"
 
     def near() -> dict[str, float]:
-        return {"latitude": round(47.6 + rng.uniform(-0.05, 0.05), 5),
-                "longitude": round(-122.2 + rng.uniform(-0.05, 0.05), 5)}
+        # Around the app's default fleet base (FleetBaseLatitude/Longitude, Seattle): short flights.
+        return {"latitude": round(47.62 + rng.uniform(-0.02, 0.02), 5),
+                "longitude": round(-122.32 + rng.uniform(-0.02, 0.02), 5)}
 
     return {"deliveryId": delivery_id, "ownerId": "demo-owner", "pickupLocation": near(),
             "dropoffLocation": near(), "expedited": False, "confirmationRequired": "None",

@@ -10,9 +10,9 @@ from azure.core.exceptions import AzureError, ResourceNotFoundError
 from rich.console import Console
 from rich.table import Table
 
-from devstack.dlq.connections import connections_for
+from devstack.dlq.connections import Connections, connections_for
 from devstack.dlq.operations import list_records, peek_broker, read_record, redrive
-from devstack.dlq.topology import dead_letter_paths, redrive_targets
+from devstack.dlq.topology import Target, dead_letter_paths, redrive_targets
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -30,7 +30,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     show.add_argument("record_id")
     again = commands.add_parser("redrive", help="resend recorded dead letters with a new MessageId")
     again.add_argument("record_ids", nargs="*")
-    again.add_argument("--all-operator", action="store_true", help="every record flagged for an operator")
+    again.add_argument("--all-operator", action="store_true",
+                       help="every record flagged for an operator and not redriven yet")
+    again.add_argument("--again", action="store_true",
+                       help="with --all-operator: include records that were redriven before")
     return parser.parse_args(argv)
 
 
@@ -59,21 +62,32 @@ def run(args: argparse.Namespace, console: Console) -> int:
     if args.command == "show":
         print(json.dumps(read_record(conn, args.record_id), indent=2))
         return 0
-    records = [read_record(conn, record_id) for record_id in args.record_ids]
+    records = {record_id: read_record(conn, record_id) for record_id in dict.fromkeys(args.record_ids)}
     if args.all_operator:
-        records += list_records(conn, operator_only=True)
+        for record in list_records(conn, operator_only=True):
+            if args.again or not record.get("redriveCount"):
+                records.setdefault(record["id"], record)
     if not records:
         console.print("nothing to redrive: give record ids or --all-operator")
         return 2
-    targets = redrive_targets(config)
+    return redrive_all(conn, list(records.values()), redrive_targets(config), console)
+
+
+def redrive_all(conn: Connections, records: list[dict], targets: dict[str, Target], console: Console) -> int:
+    """Redrive each record, reporting each result; one failure does not stop the others."""
+    failed = 0
     for record in records:
         target = targets.get(record.get("entity", ""))
-        if target is None:
-            console.print(f"[red]{record['id']}: unknown entity {record.get('entity')!r}; not redriven[/]")
+        try:
+            if target is None:
+                raise ValueError(f"unknown entity {record.get('entity')!r}")
+            message_id = redrive(conn, record, target)
+        except (ValueError, AzureError) as exc:
+            failed += 1
+            console.print(f"[red]{record['id']}: not redriven: {str(exc).splitlines()[0]}[/]")
             continue
-        message_id = redrive(conn, record, target)
         console.print(f"{record['id']} → {target.kind} {target.entity} as {message_id}")
-    return 0
+    return 1 if failed else 0
 
 
 def main(argv: list[str]) -> int:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from azure.core import MatchConditions
 from azure.cosmos import CosmosClient
 from azure.servicebus import ServiceBusClient, ServiceBusMessage, ServiceBusSubQueue
 
@@ -30,37 +31,39 @@ def read_record(conn: Connections, record_id: str) -> dict[str, Any]:
     return _records(conn).read_item(record_id, partition_key=record_id)
 
 
-def redrive_message_id(record: dict[str, Any]) -> str:
-    """A new MessageId for each redrive (DESIGN: a redrive gets a new MessageId), so duplicate
-    detection does not drop it and Remediation keys a fresh record if it dead-letters again."""
-    return f"{record.get('messageId') or record['id']}:redrive:{int(record.get('redriveCount', 0)) + 1}"
-
-
 def redrive(conn: Connections, record: dict[str, Any], target: Target) -> str:
-    """Resend the recorded message to ``target`` and mark the record; returns the new MessageId."""
-    message_id = redrive_message_id(record)
+    """Claim the record, then resend its message to ``target``; returns the new MessageId.
+
+    The MessageId is new for every redrive (DESIGN: a redrive gets a new MessageId), so duplicate
+    detection does not drop it and Remediation keys a fresh record if it dead-letters again. It is
+    built from the record id, not the message's id: one dead message leaves a record per entity, and
+    redriving two of them must not produce the same MessageId (the second would be dropped as a
+    duplicate). The claim is an ETag-conditional replace made *before* sending, so two operators
+    redriving the same record at once cannot both send (the loser gets PreconditionFailed).
+    """
+    count = int(record.get("redriveCount", 0)) + 1
+    message_id = f"{record['id']}:redrive:{count}"
+    claimed = {**record, "redriveCount": count, "lastRedriveMessageId": message_id,
+               "lastRedrivenAt": dt.datetime.now(dt.timezone.utc).isoformat()}
+    claimed.pop("lastRedriveError", None)
+    container = _records(conn)
+    claimed = container.replace_item(record["id"], claimed, etag=record.get("_etag"),
+                                     match_condition=MatchConditions.IfNotModified)
     message = ServiceBusMessage(
         record.get("body", ""), message_id=message_id, subject=record.get("subject"),
         session_id=record.get("sessionId"),
-        application_properties={**(record.get("applicationProperties") or {}),
-                                "RedrivenFrom": record["id"]})
-    with ServiceBusClient.from_connection_string(conn.servicebus) as client:
-        sender = (client.get_queue_sender(target.entity) if target.kind == "queue"
-                  else client.get_topic_sender(target.entity))
-        with sender:
-            sender.send_messages(message)
-    # Only after the send succeeded: a failed send leaves the record as it was, to be retried.
-    marked = {**record, "redriveCount": int(record.get("redriveCount", 0)) + 1,
-              "lastRedriveMessageId": message_id,
-              "lastRedrivenAt": dt.datetime.now(dt.timezone.utc).isoformat()}
-    _records(conn).replace_item(record["id"], marked, etag=record.get("_etag"),
-                                match_condition=_if_match())
+        application_properties={**(record.get("applicationProperties") or {}), "RedrivenFrom": record["id"]})
+    try:
+        with ServiceBusClient.from_connection_string(conn.servicebus) as client:
+            sender = (client.get_queue_sender(target.entity) if target.kind == "queue"
+                      else client.get_topic_sender(target.entity))
+            with sender:
+                sender.send_messages(message)
+    except Exception as exc:
+        # Say on the record that this claim sent nothing; the next redrive takes the next number.
+        container.replace_item(record["id"], {**claimed, "lastRedriveError": f"{type(exc).__name__}: {exc}"})
+        raise
     return message_id
-
-
-def _if_match() -> Any:
-    from azure.core import MatchConditions  # local: only redrive needs it
-    return MatchConditions.IfNotModified
 
 
 def peek_broker(conn: Connections, paths: list[tuple[str, str | None]], count: int = 100) -> list[dict[str, Any]]:

@@ -46,14 +46,15 @@ def settings_from(args: argparse.Namespace) -> StackSettings:
 
 
 def print_summary(console: Console, settings: StackSettings) -> None:
-    """Endpoints and the connection settings a client (or `func start`) would use."""
+    """Endpoints, then the connection settings a client (or `func start`) would use, whole."""
     table = Table(title="devstack is up — Ctrl-C stops everything", show_header=False)
     for name, url in settings.endpoints().items():
         table.add_row(f"[{COLOURS[name]}]{name}[/]", url)
-    for key, value in settings.connection_settings().items():
-        table.add_row(key, value)
     table.add_row("data", str(settings.data_dir))
     console.print(table)
+    # Plain KEY=value lines, never truncated to the terminal's width, so they can be pasted.
+    for key, value in settings.connection_settings().items():
+        console.print(f"{key}={escape(value)}", soft_wrap=True)
 
 
 def main(argv: list[str]) -> int:
@@ -67,14 +68,17 @@ def main(argv: list[str]) -> int:
         with lock:
             console.print(f"[{COLOURS.get(name, 'white')}]{name:>10} |[/] {escape(line)}", soft_wrap=True)
 
-    if args.reset and settings.data_dir.exists():
-        shutil.rmtree(settings.data_dir)
     supervisor = Supervisor(stack_services(settings), sink, settings.bind)
     stop = threading.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    # SIGHUP too: closing the terminal must stop the stack, not orphan it.
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, lambda *_: stop.set())
     try:
-        supervisor.start()
+        # Ports first: --reset must never wipe the data of a stack that is still running.
+        supervisor.check_ports()
+        if args.reset and settings.data_dir.exists():
+            shutil.rmtree(settings.data_dir)
+        supervisor.start(stop_event=stop)
     except StackError as exc:
         console.print(f"[bold red]devstack up failed:[/] {escape(str(exc))}")
         return 2

@@ -1,6 +1,8 @@
 """Start the stack's children, merge their logs into one prefixed stream, stop them in order."""
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import logging
 import signal
 import socket
@@ -16,6 +18,7 @@ from devstack.stack.services import ServiceSpec, child_environment
 logger = logging.getLogger(__name__)
 
 LineSink = Callable[[str, str], None]  # (service name, log line)
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class StackError(RuntimeError):
@@ -40,6 +43,17 @@ def wait_until_listening(host: str, port: int, deadline: float, alive: Callable[
     raise StackError(f"not listening on {host}:{port} in time")
 
 
+def _terminate_with_parent() -> None:
+    """In the child, before exec: ask Linux for SIGTERM when the supervisor dies (even by SIGKILL),
+    so a crashed or killed `devstack up` never leaves emulators holding their ports (prctl(2),
+    PR_SET_PDEATHSIG). Elsewhere this is a no-op and the signal handlers are the only guard."""
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except (OSError, AttributeError):
+        pass
+
+
 @dataclass
 class Child:
     """A started child process and the thread copying its output."""
@@ -57,23 +71,34 @@ class Supervisor:
         self.children: list[Child] = []
 
     def check_ports(self) -> None:
-        """Refuse to start when a port is taken, naming the service and the flag that moves it."""
+        """Refuse to start when a port is taken or given twice, naming the service and the flag that moves it."""
+        seen: dict[int, str] = {}
         for spec in self.specs:
+            if spec.port in seen:
+                raise StackError(f"port {spec.port} is given to both {seen[spec.port]} and {spec.name}; "
+                                 f"choose another with --{spec.name}-port")
+            seen[spec.port] = spec.name
             if port_in_use(self.bind, spec.port):
                 raise StackError(
                     f"port {spec.port} for {spec.name} is already in use (another stack running?); "
                     f"choose another with --{spec.name}-port")
 
-    def start(self, timeout: float = 60.0) -> None:
-        """Start every child in order, each healthy before the next; on failure stop what started."""
+    def start(self, timeout: float = 60.0, stop_event: threading.Event | None = None) -> None:
+        """Start every child in order, each healthy before the next; on failure (or ``stop_event``,
+        e.g. Ctrl-C during start-up) stop what started."""
         self.check_ports()
         try:
             for spec in self.specs:
                 child = self._spawn(spec)
+                if stop_event is not None and stop_event.is_set():
+                    raise StackError("start-up interrupted")
                 try:
                     wait_until_listening(self.bind, spec.port, time.monotonic() + timeout,
-                                         lambda: child.proc.poll() is None)
+                                         lambda: child.proc.poll() is None
+                                         and not (stop_event is not None and stop_event.is_set()))
                 except StackError as exc:
+                    if stop_event is not None and stop_event.is_set():
+                        raise StackError("start-up interrupted") from None
                     raise StackError(f"{spec.name} {exc} (see its log lines above)") from None
                 self.sink("devstack", f"{spec.name} is up on port {spec.port}")
         except BaseException:
@@ -95,7 +120,8 @@ class Supervisor:
         # A new session keeps the terminal's Ctrl-C away from the children: the supervisor stops
         # them itself, host first, so in-flight invocations still reach the emulators.
         proc = subprocess.Popen(spec.command(), env=child_environment(spec), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+                                stderr=subprocess.STDOUT, start_new_session=True,
+                                preexec_fn=_terminate_with_parent)
         pump = threading.Thread(target=self._pump, args=(spec.name, proc.stdout), daemon=True)
         pump.start()
         child = Child(spec, proc, pump)

@@ -30,6 +30,15 @@ def notifications_for(stack: RunningStack, delivery_id: str) -> list[dict[str, A
     return stack.query("notifications", "SELECT * FROM c WHERE c.deliveryId = @id", id=delivery_id)
 
 
+def settled_notifications(stack: RunningStack, delivery_id: str, timeout: float = 30.0) -> list[dict[str, Any]]:
+    """A delivery's notifications once Event Grid has nothing left to deliver: a count taken then is
+    final (a duplicate delivery would already be recorded), unlike one taken at the first arrival."""
+    eventually(lambda: notifications_for(stack, delivery_id), lambda n: len(n) >= 1, timeout,
+               f"a notification for {delivery_id}")
+    eventually(stack.eventgrid_pending, lambda pending: pending == 0, timeout, "Event Grid's outbox to drain")
+    return notifications_for(stack, delivery_id)
+
+
 def dead_letter_records(stack: RunningStack, message_id: str) -> list[dict[str, Any]]:
     """Remediation's records of dead letters with this MessageId, on any entity."""
     return stack.query("deadletters", "SELECT * FROM c WHERE c.messageId = @id", id=message_id)

@@ -48,24 +48,28 @@ def test_poison_message_is_dead_lettered_on_each_entity_and_recorded(stack: Runn
     assert records["package"]["body"] == "{not json"
 
 
-def test_redrive_resends_a_recorded_dead_letter_with_a_new_message_id(stack: RunningStack) -> None:
+def test_redrive_resends_recorded_dead_letters_each_with_a_new_message_id(stack: RunningStack) -> None:
     message_id = f"poison-{uuid.uuid4().hex[:10]}"
     send_poison(stack, message_id)
-    eventually(lambda: records_by_entity(stack, message_id), lambda r: "package" in r, 60, "the first record")
+    eventually(lambda: records_by_entity(stack, message_id), lambda r: set(r) >= CONSUMERS, 60, "the records")
     listed = run_dlq(stack, "list", "--json")
     assert listed.returncode == 0, listed.stdout + listed.stderr
     assert f"package:{message_id}" in {row["id"] for row in json.loads(listed.stdout)}
 
-    redriven = run_dlq(stack, "redrive", f"package:{message_id}")
+    # Two records of one dead message, redriven together: to the topic and to the session queue.
+    # Each needs its own MessageId, or duplicate detection would drop the second send.
+    redriven = run_dlq(stack, "redrive", f"package:{message_id}", f"delivery-inbox:{message_id}")
     assert redriven.returncode == 0, redriven.stdout + redriven.stderr
-    new_id = f"{message_id}:redrive:1"
-    assert new_id in redriven.stdout
-    # Still poison, so it is dead-lettered and recorded again — under its new MessageId.
-    again = eventually(lambda: records_by_entity(stack, new_id), lambda r: "package" in r, 60,
-                       f"a record of the redriven {new_id}")
+    via_topic, via_queue = f"package:{message_id}:redrive:1", f"delivery-inbox:{message_id}:redrive:1"
+    assert via_topic in redriven.stdout and via_queue in redriven.stdout
+    # Still poison, so each is dead-lettered and recorded again — under its new MessageId.
+    again = eventually(lambda: records_by_entity(stack, via_topic), lambda r: "package" in r, 60,
+                       f"a record of the redriven {via_topic}")
     assert again["package"]["applicationProperties"]["RedrivenFrom"] == f"package:{message_id}"
+    eventually(lambda: records_by_entity(stack, via_queue), lambda r: "delivery-inbox" in r, 60,
+               f"a record of the redriven {via_queue}")
     original = stack.container("deadletters").read_item(f"package:{message_id}", partition_key=f"package:{message_id}")
-    assert original["redriveCount"] == 1
+    assert (original["redriveCount"], original["lastRedriveMessageId"]) == (1, via_topic)
 
 
 def test_redrive_of_an_unknown_record_says_so(stack: RunningStack) -> None:

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -48,6 +49,11 @@ class RunningStack:
         params = [{"name": f"@{key}", "value": value} for key, value in parameters.items()]
         return list(self.container(container).query_items(query, parameters=params,
                                                           enable_cross_partition_query=True))
+
+    def eventgrid_pending(self) -> int:
+        """Deliveries Event Grid still owes its subscribers (its /health endpoint)."""
+        with urllib.request.urlopen(f"http://127.0.0.1:{self.settings.ports.eventgrid}/health", timeout=10) as reply:
+            return int(json.loads(reply.read())["pending"])
 
     def servicebus(self) -> ServiceBusClient:
         """A client of the stack's broker."""
