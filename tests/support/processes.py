@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devstack.stack.supervisor import wait_until_listening
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -27,17 +29,12 @@ def free_port() -> int:
 
 
 def wait_for_port(port: int, timeout: float = 30.0, proc: subprocess.Popen | None = None) -> None:
-    """Block until 127.0.0.1:port accepts a connection; fail early if ``proc`` exits first."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc is not None and proc.poll() is not None:
-            raise RuntimeError(f"process exited with {proc.returncode} before listening on {port}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout}s")
+    """Block until 127.0.0.1:port accepts a connection; fail early if ``proc`` exits first.
+
+    The same readiness rule `devstack up` uses (one implementation, so tests wait as the stack does).
+    """
+    wait_until_listening("127.0.0.1", port, time.monotonic() + timeout,
+                         lambda: proc is None or proc.poll() is None)
 
 
 @dataclass
