@@ -27,6 +27,7 @@ class Received:
     method: str
     headers: dict[str, str]
     body: Any
+    status: int = 0  # what the subscriber answered (0 until it has)
 
 
 @dataclass
@@ -76,8 +77,9 @@ class Webhook:
         """Record the request; answer handshakes, then scripted statuses."""
         raw = await request.read()
         body = json.loads(raw) if raw else None
+        received = Received(request.method, dict(request.headers), body)
         with self._lock:
-            self.requests.append(Received(request.method, dict(request.headers), body))
+            self.requests.append(received)
         if request.method == "OPTIONS":
             origin = request.headers.get("WebHook-Request-Origin", "")
             headers = {"WebHook-Allowed-Origin": origin} if self.validate else {}
@@ -93,6 +95,7 @@ class Webhook:
         with self._lock:
             status = self.statuses.pop(0) if self.statuses else 200
             hang, self.hang_first = self.hang_first > 0, max(0, self.hang_first - 1)
+            received.status = status
         if hang:
             await asyncio.sleep(self.hang_seconds)
         return web.Response(status=status)
