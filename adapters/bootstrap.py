@@ -5,12 +5,15 @@ Triggers call ``dependencies()``; tests call ``install(in_memory(...))`` to run 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import cached_property
 
 from adapters.drone_repository import DroneRepository
 from adapters.ports import Clock, DocumentContainer, EventPublisher, MessageBus
+from adapters.outbox import RelaySchedule
+from adapters.retry import Backoff
 from adapters.repositories import DeadLetterRepository, DeliveryRepository, IngestionRepository, PackageRepository
 from adapters.settings import Settings
 from adapters.settlement import AttemptCounter
@@ -30,10 +33,25 @@ class Dependencies:
     """Every port and repository the handlers use; each built on first access."""
 
     def __init__(self, settings: Settings, bus: Callable[[], MessageBus], events: Callable[[], EventPublisher],
-                 container: Callable[[str], DocumentContainer], clock: Clock = utc_now) -> None:
+                 container: Callable[[str], DocumentContainer], clock: Clock = utc_now,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.settings = settings
         self.clock = clock
         self._bus, self._events, self._container = bus, events, container
+        self.sleep = sleep
+
+    @cached_property
+    def backoff(self) -> Backoff:
+        """How transient failures are retried inside one invocation (settings ``TransientRetry*``)."""
+        s = self.settings
+        return Backoff(first_delay=s.retry_first_delay_seconds, max_delay=s.retry_max_delay_seconds,
+                       budget=s.retry_budget_seconds, sleep=self.sleep)
+
+    @cached_property
+    def relay_schedule(self) -> RelaySchedule:
+        """When owed effects are tried again (settings ``OutboxRetry*``)."""
+        s = self.settings
+        return RelaySchedule(first_delay=s.outbox_retry_first_delay_seconds, max_delay=s.outbox_retry_max_delay_seconds)
 
     @cached_property
     def bus(self) -> MessageBus:
@@ -108,11 +126,12 @@ def azure_backed(settings: Settings) -> Dependencies:
 
 def in_memory(settings: Settings | None = None, clock: Clock = utc_now) -> Dependencies:
     """Ports on the in-memory fakes (unit tests)."""
-    from adapters.memory import InMemoryBus, InMemoryContainer, InMemoryEventPublisher
+    from adapters.memory import InMemoryBus, InMemoryContainer, InMemoryEventPublisher, RecordingSleep
     containers: dict[str, InMemoryContainer] = {}
 
     def container(name: str) -> InMemoryContainer:
         return containers.setdefault(name, InMemoryContainer(PARTITION_KEYS.get(name, "/id")))
 
     bus, events = InMemoryBus(clock), InMemoryEventPublisher()
-    return Dependencies(settings or Settings(), lambda: bus, lambda: events, container, clock)
+    # Unit tests never really sleep: a back-off wait returns at once (and is remembered in ``deps.sleep.calls``).
+    return Dependencies(settings or Settings(), lambda: bus, lambda: events, container, clock, sleep=RecordingSleep())

@@ -1,6 +1,7 @@
 """DocumentContainer on azure-cosmos (sync SDK): status codes mapped to the port's typed errors."""
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -17,6 +18,7 @@ from adapters.ports import BatchFailed, BatchOperation, Conflict, Document, Inva
 from adapters.settings import Settings
 
 CONNECTION_SETTING = "CosmosDBConnection"
+_PROPERTY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class CosmosContainer:
@@ -67,6 +69,18 @@ class CosmosContainer:
         """Every document of one kind in one partition (a single-partition query)."""
         items = self._container.query_items("SELECT * FROM c WHERE c.kind = @kind",
                                             parameters=[{"name": "@kind", "value": kind}], partition_key=partition_key)
+        return [dict(item) for item in items]
+
+    def query_due(self, field: str, until: str, limit: int) -> list[Document]:
+        """A cross-partition query; ``field`` is one of the app's own property names (checked, never user input)."""
+        if not _PROPERTY.match(field):
+            raise ValueError(f"not a property name: {field!r}")
+        # c.f <= @until is undefined (so false) for a missing field, null or a non-string: Cosmos compares
+        # only values of the same type (Cosmos DB docs, "Comparison operators").
+        items = self._container.query_items(
+            f"SELECT TOP @limit * FROM c WHERE c.{field} <= @until",
+            parameters=[{"name": "@limit", "value": limit}, {"name": "@until", "value": until}],
+            enable_cross_partition_query=True)
         return [dict(item) for item in items]
 
     def execute_batch(self, operations: Sequence[BatchOperation], partition_key: str) -> None:

@@ -10,6 +10,10 @@ from azure.eventgrid import EventGridEvent, EventGridPublisherClient
 from adapters.ports import Event
 from adapters.settings import Settings
 
+# The outbox retries a failed publish with its own back-off (adapters/outbox.py), so the SDK's retries
+# (azure-core's RetryPolicy: 3 retries, exponential from 0.8 s) would only hold the caller longer during an
+# outage; one quick retry for a dropped connection, and short timeouts, keep Event Grid off the critical path.
+CLIENT_OPTIONS = {"retry_total": 1, "retry_backoff_factor": 0.2, "connection_timeout": 5, "read_timeout": 10}
 ENDPOINT_SETTING = "EventGridTopicEndpoint"
 KEY_SETTING = "EventGridTopicKey"
 
@@ -38,8 +42,8 @@ class EventGridEventPublisher:
                     raise RuntimeError(f"set {ENDPOINT_SETTING}")
                 key = self._settings.get(KEY_SETTING)
                 if key:
-                    self._client = EventGridPublisherClient(endpoint, AzureKeyCredential(key))
+                    self._client = EventGridPublisherClient(endpoint, AzureKeyCredential(key), **CLIENT_OPTIONS)
                 else:
                     from azure.identity import DefaultAzureCredential  # managed identity (TLS endpoints only)
-                    self._client = EventGridPublisherClient(endpoint, DefaultAzureCredential())
+                    self._client = EventGridPublisherClient(endpoint, DefaultAzureCredential(), **CLIENT_OPTIONS)
             return self._client

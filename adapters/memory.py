@@ -73,6 +73,12 @@ class InMemoryContainer:
                     self._docs = snapshot
                     raise BatchFailed(index, _STATUS[type(exc)]) from exc
 
+    def query_due(self, field: str, until: str, limit: int) -> list[Document]:
+        """Documents whose string ``field`` is <= ``until`` (like the Cosmos query; here smallest first)."""
+        with self._lock:
+            due = [d for d in self._docs.values() if isinstance(d.get(field), str) and d[field] <= until]
+            return [copy.deepcopy(d) for d in sorted(due, key=lambda d: d[field])[:limit]]
+
     def all(self) -> list[Document]:
         """Every document (test inspection)."""
         with self._lock:
@@ -170,6 +176,16 @@ class InMemoryEventPublisher:
             error, self.fail_next = self.fail_next, None
             raise error
         self.published.extend(events)
+
+
+class RecordingSleep:
+    """A sleep that returns at once and remembers how long it was asked to wait (back-off in unit tests)."""
+
+    def __init__(self) -> None:
+        self.calls: list[float] = []
+
+    def __call__(self, seconds: float) -> None:
+        self.calls.append(seconds)
 
 
 class ManualClock:

@@ -80,6 +80,10 @@ class DocumentContainer(Protocol):
     def execute_batch(self, operations: Sequence[BatchOperation], partition_key: str) -> None:
         """Run the operations atomically; raises BatchFailed (nothing applied) on the first failure."""
 
+    def query_due(self, field: str, until: str, limit: int) -> list[Document]:
+        """Across partitions: up to ``limit`` documents whose string ``field`` is <= ``until`` (ISO timestamps
+        compare as strings), in no particular order; documents without the field, or with null, are not returned."""
+
 
 @dataclass(frozen=True)
 class Outgoing:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from adapters.ports import Conflict, DocumentContainer
+from contracts.model import wire_time
 from contracts.documents import (
     DeadLetterRecord, DeliveryDocument, EndedMarker, IngestionRecord, PackageDocument,
 )
@@ -20,13 +21,18 @@ class DeliveryRepository:
         raw = self._container.read(delivery_id, delivery_id)
         return (DeliveryDocument.model_validate(raw), raw["_etag"]) if raw else None
 
-    def save(self, document: DeliveryDocument, etag: str | None) -> None:
-        """Create (etag None; Conflict if it exists) or replace only if unchanged since read (PreconditionFailed)."""
+    def save(self, document: DeliveryDocument, etag: str | None) -> str:
+        """Create (etag None; Conflict if it exists) or replace only if unchanged since read (PreconditionFailed);
+        returns the new ETag."""
         body = document.to_json_dict()
         if etag is None:
-            self._container.create(body)
-        else:
-            self._container.replace(body, if_match=etag)
+            return str(self._container.create(body)["_etag"])
+        return str(self._container.replace(body, if_match=etag)["_etag"])
+
+    def with_owed_effects(self, now: datetime, limit: int) -> list[tuple[DeliveryDocument, str]]:
+        """Documents whose outbox is due for another attempt (the relay's work list)."""
+        return [(DeliveryDocument.model_validate(raw), raw["_etag"])
+                for raw in self._container.query_due("outboxDueAt", wire_time(now), limit)]
 
 
 class IngestionRepository:
@@ -53,8 +59,17 @@ class IngestionRepository:
         return IngestionRecord.model_validate(raw) if raw else None
 
     def mark_published(self, record: IngestionRecord) -> None:
-        """Remember that DeliveryRequested went out, so a repeated POST does not publish again."""
-        self._container.upsert(record.model_copy(update={"published": True}).to_json_dict())
+        """Remember that DeliveryRequested went out, so a repeated POST (or the relay) does not publish again."""
+        self._container.upsert(record.model_copy(update={"published": True, "publish_due_at": None}).to_json_dict())
+
+    def unpublished(self, now: datetime, limit: int) -> list[IngestionRecord]:
+        """Accepted requests whose DeliveryRequested is due to be published again (the relay's work list)."""
+        return [IngestionRecord.model_validate(raw)
+                for raw in self._container.query_due("publishDueAt", wire_time(now), limit)]
+
+    def retry_publish_later(self, record: IngestionRecord, due_at: datetime) -> None:
+        """Push the relay's next attempt back (after a failed publish)."""
+        self._container.upsert(record.model_copy(update={"publish_due_at": due_at}).to_json_dict())
 
 
 class PackageRepository:
@@ -80,9 +95,9 @@ class PackageRepository:
         """Store a new package; raises Conflict if one with that id exists. Returns the ETag."""
         return str(self._container.create(package.to_json_dict())["_etag"])
 
-    def replace(self, package: PackageDocument, etag: str) -> None:
-        """Replace the package only if unchanged since read; raises PreconditionFailed otherwise."""
-        self._container.replace(package.to_json_dict(), if_match=etag)
+    def replace(self, package: PackageDocument, etag: str) -> str:
+        """Replace the package only if unchanged since read (PreconditionFailed otherwise); returns the new ETag."""
+        return str(self._container.replace(package.to_json_dict(), if_match=etag)["_etag"])
 
     def is_ended(self, delivery_id: str) -> bool:
         """True once a terminal event for the delivery was handled."""

@@ -30,6 +30,11 @@ class Settings:
     fleet_base_longitude: float = -122.3331
     max_package_weight_kg: float = 25.0
     transient_failure_step: str | None = None
+    retry_first_delay_seconds: float = 0.5
+    retry_max_delay_seconds: float = 8.0
+    retry_budget_seconds: float = 30.0
+    outbox_retry_first_delay_seconds: float = 5.0
+    outbox_retry_max_delay_seconds: float = 300.0
     env: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
@@ -49,6 +54,13 @@ class Settings:
             # Documented fault injection for the end-to-end tests: that step raises a transient error on
             # every DeliveryRequested, so the broker dead-letters it (MaxDeliveryCountExceeded).
             transient_failure_step=(env.get("FaultInjection__TransientFailureStep") or "").strip() or None,
+            # Back-off for transient failures inside one invocation (adapters/retry.py, docs/app.md).
+            retry_first_delay_seconds=_float(env, "TransientRetryFirstDelaySeconds", 0.5),
+            retry_max_delay_seconds=_float(env, "TransientRetryMaxDelaySeconds", 8.0),
+            retry_budget_seconds=_float(env, "TransientRetryBudgetSeconds", 30.0),
+            # When the relay tries an owed effect again (adapters/outbox.py RelaySchedule).
+            outbox_retry_first_delay_seconds=_float(env, "OutboxRetryFirstDelaySeconds", 5.0),
+            outbox_retry_max_delay_seconds=_float(env, "OutboxRetryMaxDelaySeconds", 300.0),
             env=env,
         )
 

@@ -2,8 +2,9 @@
 
 Triggers use ``auto_complete_messages=False`` and the message-actions binding of
 azurefunctions-extensions-bindings-servicebus (complete / abandon / deadletter); DESIGN.md "Rules":
-complete on success, dead-letter at once with a reason for invalid messages and business failures,
-raise on transient errors (abandoned, retried up to MaxDeliveryCount, then dead-lettered by the broker).
+complete on success, dead-letter at once with a reason for invalid messages and business failures;
+transient errors are retried in-process with back-off (adapters/retry.py), and only when its budget is spent
+abandoned (redelivered up to MaxDeliveryCount, then dead-lettered by the broker).
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from adapters.retry import NO_RETRY, Backoff
 from contracts.messages import AnyMessage, InvalidMessage, parse_message
 from contracts.reasons import ReasonCode
 
@@ -125,11 +127,13 @@ def received_from(msg: Any) -> Received:
     )
 
 
-def process(msg: Any, actions: MessageActions, handler: Callable[[Received], Outcome]) -> Outcome:
-    """Run ``handler`` on the message and settle by its outcome; on an exception abandon and re-raise."""
+def process(msg: Any, actions: MessageActions, handler: Callable[[Received], Outcome],
+            backoff: Backoff = NO_RETRY) -> Outcome:
+    """Run ``handler`` on the message (retrying transient failures with ``backoff``) and settle by its outcome;
+    once the back-off budget is spent, abandon and re-raise."""
     received = received_from(msg)
     try:
-        outcome = handler(received)
+        outcome = backoff.run(lambda: handler(received), f"{received.subject} {received.message_id}")
     except Exception:
         log.exception("transient failure handling %s (%s); abandoning for a retry", received.message_id, received.subject)
         _abandon_quietly(msg, actions)

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
@@ -19,6 +19,8 @@ class IngestionRecord(Contract):
     traceparent: str
     accepted_at: UtcDateTime
     published: bool = False
+    # Until DeliveryRequested went out: when the relay may publish it (docs/app.md "Commit, then announce").
+    publish_due_at: UtcDateTime | None = None
 
 
 class PackageStatus(StrEnum):
@@ -147,6 +149,34 @@ class DroneAssignment(Contract):
     seconds_to_dropoff: float
 
 
+class OutboxChannel(StrEnum):
+    """Where an owed effect goes."""
+
+    SERVICE_BUS = "ServiceBus"
+    EVENT_GRID = "EventGrid"
+
+
+class OutboxEntry(Contract):
+    """One effect a saved state owes (docs/app.md "Commit, then announce"): saved with the state, sent after the
+    save under its deterministic id, and removed from the document once the broker or topic accepted it."""
+
+    id: str                                  # the MessageId (Service Bus) or event id (Event Grid)
+    channel: OutboxChannel
+    destination: str                         # the entity or topic
+    message_type: str                        # subject / the message type the event is about
+    body: dict[str, Any]                     # the message's wire form, or the event's data
+    session_id: str | None = None
+    scheduled_at: UtcDateTime | None = None  # a timer: enqueued at this time
+    traceparent: str | None = None
+    event_type: str | None = None
+    subject: str | None = None
+    data_version: str | None = None
+    event_time: UtcDateTime | None = None
+    attempts: int = 0                        # failed attempts so far
+    next_attempt_at: UtcDateTime             # when the relay may try it (again)
+    last_error: str | None = None
+
+
 class DeliveryDocument(Contract):
     """A delivery (container `deliveries`, id = deliveryId). ``state`` is None until DeliveryRequested arrives."""
 
@@ -164,6 +194,9 @@ class DeliveryDocument(Contract):
     applied_message_ids: list[str] = Field(default_factory=list)
     history: list[HistoryEntry] = Field(default_factory=list)
     updated_at: UtcDateTime | None = None
+    timers: dict[str, str] = Field(default_factory=dict)   # timer name -> token of the state instance that set it
+    outbox: list[OutboxEntry] = Field(default_factory=list)
+    outbox_due_at: UtcDateTime | None = None                # earliest next_attempt_at in the outbox (the relay's index)
 
 
 class DeadLetterAction(StrEnum):
@@ -194,6 +227,9 @@ class DeadLetterRecord(Contract):
     body: str
     trace_id: str | None
     recorded_at: UtcDateTime
+    # Commit, then announce: the record is written before the StepFailed it owes is sent; this stays true
+    # until the send succeeded, so a redelivered dead letter sends it (same MessageId) instead of skipping it.
+    send_pending: bool = False
 
 
 class DeliveryEventData(Contract):

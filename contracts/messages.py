@@ -136,6 +136,9 @@ class ReadinessDeadline(Message):
     """Delivery's own scheduled timer: both reports should be in by now."""
 
     message_type: Literal["ReadinessDeadline"] = "ReadinessDeadline"
+    # The state instance that set the timer (docs/app.md "Timers"): a timer whose token the delivery no
+    # longer holds is stale and has no effect. Optional on the wire: schemaVersion 1 messages lack it.
+    token: str | None = Field(default=None, max_length=64)
 
 
 class FlightStage(StrEnum):
@@ -150,6 +153,7 @@ class FlightProgress(Message):
 
     message_type: Literal["FlightProgress"] = "FlightProgress"
     stage: FlightStage
+    token: str | None = Field(default=None, max_length=64)  # as on ReadinessDeadline
 
 
 class CancelDelivery(Message):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, TypeAdapter
 from pydantic.alias_generators import to_camel
 
 # Ids end up in Cosmos ids and MessageIds (`{deliveryId}:{type}`): Cosmos forbids / \ ? # in ids and ':'
@@ -20,6 +20,11 @@ def _aware(value: datetime) -> datetime:
 UtcDateTime = Annotated[datetime, AfterValidator(_aware)]
 
 
+def wire_time(value: datetime) -> str:
+    """A timestamp exactly as contracts serialize it, for comparisons inside queries (ISO 8601, UTC)."""
+    return _WIRE_TIME.dump_python(_aware(value), mode="json")
+
+
 class Contract(BaseModel):
     """Base of every message and document: camelCase aliases, immutable, tolerant of unknown fields."""
 
@@ -28,3 +33,6 @@ class Contract(BaseModel):
     def to_json_dict(self) -> dict[str, Any]:
         """The wire form: camelCase keys, JSON-compatible values."""
         return self.model_dump(mode="json", by_alias=True)
+
+
+_WIRE_TIME: TypeAdapter[datetime] = TypeAdapter(datetime)

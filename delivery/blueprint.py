@@ -7,9 +7,9 @@ import azurefunctions.extensions.bindings.servicebus as servicebus
 from adapters.bootstrap import dependencies
 from adapters.http import HttpResult, problem, to_response
 from adapters.settlement import on_contract, process
-from adapters.triggers import HTTP_AUTH, SERVICE_BUS_CONNECTION
+from adapters.triggers import HTTP_AUTH, RELAY_SCHEDULE, SERVICE_BUS_CONNECTION
 from contracts.names import DELIVERY_INBOX_QUEUE
-from delivery.handlers import delivery_status, handle_inbox_message
+from delivery.handlers import delivery_status, handle_inbox_message, relay_owed_effects
 
 bp = func.Blueprint()
 
@@ -23,7 +23,15 @@ def delivery_on_inbox(msg: servicebus.ServiceBusReceivedMessage,
     deps = dependencies()
     process(msg, message_actions, on_contract(lambda message, received: handle_inbox_message(
         message, received, deps.deliveries, deps.bus, deps.events, deps.clock,
-        deps.settings.readiness_deadline_seconds)))
+        deps.settings.readiness_deadline_seconds, deps.relay_schedule)), backoff=deps.backoff)
+
+
+@bp.function_name("delivery_relay")
+@bp.timer_trigger(arg_name="timer", schedule=RELAY_SCHEDULE, run_on_startup=False, use_monitor=False)
+def delivery_relay(timer: func.TimerRequest) -> None:
+    """Send what saved deliveries still owe once it is due (e.g. announcements held up by an Event Grid outage)."""
+    deps = dependencies()
+    relay_owed_effects(deps.deliveries, deps.bus, deps.events, deps.clock, deps.relay_schedule)
 
 
 @bp.function_name("get_delivery")

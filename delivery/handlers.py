@@ -1,16 +1,23 @@
-"""Delivery's handlers: plain functions on ports (no Azure SDK), driven by the state machine."""
+"""Delivery's handlers: plain functions on ports (no Azure SDK), driven by the state machine.
+
+Commit, then announce (docs/app.md): the new state and every effect it owes are saved together in the
+delivery document (ETag-conditional), then the effects are sent and marked sent, then the message is completed.
+What an earlier transition still owes goes out before the next message is applied; the relay
+(`relay_owed_effects`, a timer trigger) retries what stays owed, e.g. during an Event Grid outage."""
 from __future__ import annotations
 
 import logging
 from typing import Any
 
+from adapters.outbox import RelaySchedule, dispatch, earliest_due, event_entry, message_entry
 from adapters.outbound import outcome_event, to_inbox, to_topic
-from adapters.ports import Clock, EventPublisher, MessageBus, Outgoing
+from adapters.ports import Clock, EventPublisher, MessageBus, PreconditionFailed
 from adapters.repositories import DeliveryRepository
 from adapters.settlement import Complete, DeadLetter, Outcome, Received
 from adapters.tracing import trace_id_of
+from contracts.documents import DeliveryDocument, OutboxEntry
 from contracts.messages import AnyMessage
-from contracts.names import message_id
+from contracts.names import EVENT_GRID_TOPIC, message_id
 from contracts.reasons import ReasonCode
 from delivery.state_machine import Decision, Hop, PublishOutcome, ScheduleSelf, decide
 
@@ -19,10 +26,12 @@ log = logging.getLogger(__name__)
 
 def handle_inbox_message(message: AnyMessage, received: Received, deliveries: DeliveryRepository,
                          bus: MessageBus, events: EventPublisher, clock: Clock,
-                         readiness_deadline_seconds: float) -> Outcome:
-    """Apply one `delivery-inbox` message; send what the transition owes *before* saving and completing."""
+                         readiness_deadline_seconds: float, schedule: RelaySchedule = RelaySchedule()) -> Outcome:
+    """Apply one `delivery-inbox` message: owed effects out first, then decide, save with the new effects, send."""
     loaded = deliveries.get(message.delivery_id)
     document, etag = loaded if loaded else (None, None)
+    if document is not None and document.outbox:
+        document, etag = _send_owed(document, etag, deliveries, bus, events, clock, schedule)
     hop = Hop(message_id=received.message_id or message_id(message.delivery_id, message.message_type),
               trace_id=trace_id_of(received.traceparent), now=clock())
     decision = decide(document, message, hop, readiness_deadline_seconds)
@@ -30,28 +39,59 @@ def handle_inbox_message(message: AnyMessage, received: Received, deliveries: De
         return DeadLetter(ReasonCode.INVALID_MESSAGE, decision.note)
     if decision.document is None:
         return Complete(decision.note)
-    # Effects first: their MessageIds and event ids are deterministic, so if saving fails the retry
-    # re-sends the same ids and the broker / subscribers drop the copies (DESIGN.md "Idempotent").
-    _perform(decision, received.traceparent, bus, events)
-    deliveries.save(decision.document, etag)
+    owed = [*decision.document.outbox, *_entries(decision, received.traceparent, hop, schedule)]
+    committed = _with_outbox(decision.document, owed)
+    etag = deliveries.save(committed, etag)  # the commit point: nothing was sent for this transition before it
     log.info("delivery %s: %s -> %s", message.delivery_id, message.message_type, decision.note)
+    if owed:
+        _send_owed(committed, etag, deliveries, bus, events, clock, schedule)
     return Complete(decision.note)
 
 
-def _perform(decision: Decision, traceparent: str | None, bus: MessageBus, events: EventPublisher) -> None:
-    sends: list[Outgoing] = []
+def relay_owed_effects(deliveries: DeliveryRepository, bus: MessageBus, events: EventPublisher, clock: Clock,
+                       schedule: RelaySchedule = RelaySchedule(), limit: int = 100) -> int:
+    """The relay: send what documents still owe once it is due; returns how many documents it settled fully."""
+    settled = 0
+    for document, etag in deliveries.with_owed_effects(clock(), limit):
+        try:
+            after, _ = _send_owed(document, etag, deliveries, bus, events, clock, schedule)
+        except PreconditionFailed:
+            continue  # the delivery's session moved it on meanwhile; it sends what it owes itself
+        except Exception:  # noqa: BLE001 - one unreachable dependency must not stop the relay for the others
+            log.warning("relay: delivery %s still owes %d effect(s)", document.id, len(document.outbox), exc_info=True)
+            continue
+        settled += not after.outbox
+    return settled
+
+
+def _send_owed(document: DeliveryDocument, etag: str | None, deliveries: DeliveryRepository, bus: MessageBus,
+               events: EventPublisher, clock: Clock, schedule: RelaySchedule) -> tuple[DeliveryDocument, str | None]:
+    """Dispatch the document's outbox and save what remains owed (ETag-conditional); the updated document and ETag."""
+    remaining = dispatch(document.outbox, bus, events, clock(), schedule)
+    if remaining == document.outbox:
+        return document, etag
+    updated = _with_outbox(document, remaining)
+    return updated, deliveries.save(updated, etag)
+
+
+def _with_outbox(document: DeliveryDocument, entries: list[OutboxEntry]) -> DeliveryDocument:
+    return document.model_copy(update={"outbox": entries, "outbox_due_at": earliest_due(entries)})
+
+
+def _entries(decision: Decision, traceparent: str | None, hop: Hop, schedule: RelaySchedule) -> list[OutboxEntry]:
+    """The outbox entries for a decision's effects: timers and topic messages, and the Event Grid announcements."""
+    entries: list[OutboxEntry] = []
     for effect in decision.effects:
         if isinstance(effect, ScheduleSelf):
-            sends.append(to_inbox(effect.message, traceparent, step=effect.step, at=effect.at))
-        elif isinstance(effect, PublishOutcome) and effect.republish_for:
-            sends.append(to_topic(effect.event, traceparent, step=effect.republish_for))
+            entries.append(message_entry(to_inbox(effect.message, traceparent, step=effect.step, at=effect.at),
+                                         hop.now, schedule))
         elif isinstance(effect, PublishOutcome):
-            sends.append(to_topic(effect.event, traceparent))
-    if sends:
-        bus.send(sends)
-    published = [e.event for e in decision.effects if isinstance(e, PublishOutcome) and not e.republish_for]
-    if published:
-        events.publish([outcome_event(event, traceparent) for event in published])
+            entries.append(message_entry(to_topic(effect.event, traceparent, step=effect.republish_for),
+                                         hop.now, schedule))
+            if not effect.republish_for:  # a re-publish is for the late step only, not news for outsiders
+                entries.append(event_entry(outcome_event(effect.event, traceparent), EVENT_GRID_TOPIC, hop.now,
+                                           schedule))
+    return entries
 
 
 def delivery_status(delivery_id: str, deliveries: DeliveryRepository) -> dict[str, Any] | None:

@@ -1,7 +1,9 @@
 """The Delivery state machine (DESIGN.md "Delivery state machine"), sans-I/O: document + message in,
-new document + effects out. The handler performs the effects; nothing here touches a port."""
+new document + effects out. The handler saves the effects with the document and sends them after the save
+(adapters/outbox.py); nothing here touches a port."""
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -34,11 +36,25 @@ class Hop:
 
 @dataclass(frozen=True)
 class ScheduleSelf:
-    """Send ``message`` to this delivery's own session, enqueued at ``at`` (a timer)."""
+    """Send ``message`` to this delivery's own session, enqueued at ``at`` (a timer). ``step`` is the MessageId
+    suffix: it carries the timer's token, so a timer set by another state instance has another MessageId."""
 
     message: ReadinessDeadline | FlightProgress
     at: datetime
     step: str | None = None
+
+
+DEADLINE_TIMER = "ReadinessDeadline"
+
+
+def timer_token(message_id: str) -> str:
+    """The token of the state instance a message creates: derived from its MessageId, so a retry of the same
+    message sets the same token (and MessageIds) while a redrive, which has a new MessageId, sets fresh ones."""
+    return hashlib.sha256(message_id.encode("utf-8")).hexdigest()[:12]
+
+
+def _flight_timer(stage: FlightStage) -> str:
+    return f"FlightProgress:{stage.value}"
 
 
 @dataclass(frozen=True)
@@ -100,8 +116,34 @@ def decide(doc: DeliveryDocument | None, message: AnyMessage, hop: Hop, deadline
     if handler is None:
         note = f"{message.message_type} is not a delivery-inbox message"
         return Decision(None, note, unexpected=True)
+    stale = _stale_timer(current, message)
+    if stale is not None:
+        # No write at all: a timer of an earlier state instance (or one no longer needed) costs no save.
+        return Decision(None, stale)
     note = handler(draft, message)
     return Decision(draft.freeze(message, note), note, draft.effects)
+
+
+def _stale_timer(doc: DeliveryDocument, message: AnyMessage) -> str | None:
+    """Why a timer has no effect, or None when it belongs to the document's current state instance."""
+    if isinstance(message, ReadinessDeadline):
+        name = DEADLINE_TIMER
+    elif isinstance(message, FlightProgress):
+        name = _flight_timer(message.stage)
+    else:
+        return None
+    if message.token is None and name not in doc.timers:
+        return None  # a timer sent before tokens existed: the state checks alone decide (schemaVersion 1)
+    if doc.timers.get(name) != message.token:
+        return f"stale {name} timer (not set by the current state instance); no effect"
+    return None
+
+
+def _set_timer(draft: _Draft, name: str, message: ReadinessDeadline | FlightProgress, at: datetime,
+               step: str | None) -> None:
+    token = message.token or ""
+    draft.set(timers={**draft.timers, name: token})
+    draft.effects.append(ScheduleSelf(message, at, step=f"{step}:{token}" if step else token))
 
 
 def _on_requested(draft: _Draft, message: DeliveryRequested) -> str:
@@ -110,8 +152,9 @@ def _on_requested(draft: _Draft, message: DeliveryRequested) -> str:
     deadline_at = draft.hop.now + timedelta(seconds=draft.deadline_seconds)
     draft.set(request=message.model_dump(), state=S.REQUESTED, readiness_deadline_at=deadline_at,
               trace_id=draft.trace_id or draft.hop.trace_id)
-    draft.effects.append(ScheduleSelf(ReadinessDeadline(delivery_id=message.delivery_id, occurred_at=draft.hop.now),
-                                      deadline_at))
+    deadline = ReadinessDeadline(delivery_id=message.delivery_id, occurred_at=draft.hop.now,
+                                 token=timer_token(draft.hop.message_id))
+    _set_timer(draft, DEADLINE_TIMER, deadline, deadline_at, None)
     if draft.cancel_requested:
         return _finish(draft, S.CANCELLED, ReasonCode.CANCELLED, "requested; cancellation received earlier")
     return _join(draft, "requested")
@@ -153,9 +196,10 @@ def _join(draft: _Draft, note: str) -> str:
 def _schedule_flight(draft: _Draft, note: str) -> str:
     drone = draft.drone
     pickup_at = draft.hop.now + timedelta(seconds=drone["seconds_to_pickup"])
-    draft.set(state=S.SCHEDULED, eta=pickup_at + timedelta(seconds=drone["seconds_to_dropoff"]))
-    progress = FlightProgress(delivery_id=draft.id, occurred_at=draft.hop.now, stage=FlightStage.PICKED_UP)
-    draft.effects.append(ScheduleSelf(progress, pickup_at, step=FlightStage.PICKED_UP))
+    draft.set(state=S.SCHEDULED, eta=pickup_at + timedelta(seconds=drone["seconds_to_dropoff"]), timers={})
+    progress = FlightProgress(delivery_id=draft.id, occurred_at=draft.hop.now, stage=FlightStage.PICKED_UP,
+                              token=timer_token(draft.hop.message_id))
+    _set_timer(draft, _flight_timer(FlightStage.PICKED_UP), progress, pickup_at, FlightStage.PICKED_UP)
     return f"{note}; scheduled, flight started"
 
 
@@ -170,9 +214,10 @@ def _on_deadline(draft: _Draft, message: ReadinessDeadline) -> str:
 def _on_flight(draft: _Draft, message: FlightProgress) -> str:
     if message.stage is FlightStage.PICKED_UP and draft.state == S.SCHEDULED:
         at = draft.hop.now + timedelta(seconds=draft.drone["seconds_to_dropoff"])
-        draft.set(state=S.IN_TRANSIT, eta=at)
-        delivered = FlightProgress(delivery_id=draft.id, occurred_at=draft.hop.now, stage=FlightStage.DELIVERED)
-        draft.effects.append(ScheduleSelf(delivered, at, step=FlightStage.DELIVERED))
+        draft.set(state=S.IN_TRANSIT, eta=at, timers={})
+        delivered = FlightProgress(delivery_id=draft.id, occurred_at=draft.hop.now, stage=FlightStage.DELIVERED,
+                                   token=timer_token(draft.hop.message_id))
+        _set_timer(draft, _flight_timer(FlightStage.DELIVERED), delivered, at, FlightStage.DELIVERED)
         return "picked up; in transit"
     if message.stage is FlightStage.DELIVERED and draft.state == S.IN_TRANSIT:
         return _finish(draft, S.SHIPPED, None, "delivered")
@@ -192,7 +237,8 @@ def _on_cancel(draft: _Draft, message: CancelDelivery) -> str:
 
 
 def _finish(draft: _Draft, state: DeliveryState, reason: ReasonCode | None, note: str) -> str:
-    draft.set(state=state, reason=reason)
+    draft.set(state=state, reason=reason, timers={})  # an ended delivery holds no timer: any still due is stale
+    draft.effects = [e for e in draft.effects if not isinstance(e, ScheduleSelf)]  # nor sets one (cancel first)
     draft.effects.append(PublishOutcome(_outcome_event(draft, state)))
     return f"{note}; {state}" + (f" ({reason})" if reason and state is S.FAILED else "")
 

@@ -24,4 +24,4 @@ def drone_scheduler_on_deliveries(msg: servicebus.ServiceBusReceivedMessage,
     deps = dependencies()
     fleet = FleetConfig.from_settings(deps.settings)
     process(msg, message_actions, on_contract(lambda message, received: handle_drone_message(
-        message, received, deps.drones, deps.bus, deps.clock, fleet, deps.settings.transient_failure_step)))
+        message, received, deps.drones, deps.bus, deps.clock, fleet, deps.settings.transient_failure_step)), backoff=deps.backoff)

@@ -5,8 +5,8 @@ import azure.functions as func
 
 from adapters.bootstrap import dependencies
 from adapters.http import to_response
-from adapters.triggers import HTTP_AUTH
-from ingestion.handlers import accept_delivery, request_cancellation
+from adapters.triggers import HTTP_AUTH, RELAY_SCHEDULE
+from ingestion.handlers import accept_delivery, relay_unpublished, request_cancellation
 
 bp = func.Blueprint()
 
@@ -17,7 +17,7 @@ def ingest_delivery(req: func.HttpRequest) -> func.HttpResponse:
     """POST /api/deliveries."""
     deps = dependencies()
     return to_response(accept_delivery(req.get_body(), req.headers.get("content-type"), req.headers.get("traceparent"),
-                                       deps.requests, deps.bus, deps.clock))
+                                       deps.requests, deps.bus, deps.clock, schedule=deps.relay_schedule))
 
 
 @bp.function_name("cancel_delivery")
@@ -26,3 +26,11 @@ def cancel_delivery(req: func.HttpRequest) -> func.HttpResponse:
     """DELETE /api/deliveries/{deliveryId}."""
     deps = dependencies()
     return to_response(request_cancellation(req.route_params.get("deliveryId", ""), deps.requests, deps.bus, deps.clock))
+
+
+@bp.function_name("ingestion_relay")
+@bp.timer_trigger(arg_name="timer", schedule=RELAY_SCHEDULE, run_on_startup=False, use_monitor=False)
+def ingestion_relay(timer: func.TimerRequest) -> None:
+    """Publish accepted requests whose DeliveryRequested did not go out (commit, then announce)."""
+    deps = dependencies()
+    relay_unpublished(deps.requests, deps.bus, deps.clock, deps.relay_schedule)

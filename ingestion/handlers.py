@@ -1,4 +1,8 @@
-"""Ingestion's handlers: validate the request, record it first-wins, publish (no Azure SDK here)."""
+"""Ingestion's handlers: validate the request, record it first-wins, publish (no Azure SDK here).
+
+Commit, then announce (docs/app.md): the first-wins record is the commit point of a POST. Once it is stored
+the answer is 202 even if publishing fails: the record stays unpublished and the relay
+(`relay_unpublished`, a timer trigger) publishes it. Nothing stored -> 503, so the client retries."""
 from __future__ import annotations
 
 import json
@@ -6,11 +10,13 @@ import logging
 import re
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 
 from pydantic import ValidationError
 
 from adapters.http import HttpResult, problem
 from adapters.outbound import to_inbox, to_topic
+from adapters.outbox import RelaySchedule
 from adapters.ports import Clock, MessageBus
 from adapters.repositories import IngestionRepository
 from adapters.tracing import child_of
@@ -26,7 +32,8 @@ _DELIVERY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 
 def accept_delivery(body: bytes, content_type: str | None, traceparent: str | None, requests: IngestionRepository,
-                    bus: MessageBus, clock: Clock, new_id: Callable[[], str] = lambda: str(uuid.uuid4())) -> HttpResult:
+                    bus: MessageBus, clock: Clock, new_id: Callable[[], str] = lambda: str(uuid.uuid4()),
+                    schedule: RelaySchedule = RelaySchedule()) -> HttpResult:
     """`POST /api/deliveries`: 202 with Location and Retry-After, or 400/413/415 problem details."""
     media_type = (content_type or "").split(";")[0].strip().lower()
     if not _JSON_MEDIA_TYPE.match(media_type):
@@ -37,16 +44,48 @@ def accept_delivery(body: bytes, content_type: str | None, traceparent: str | No
     if isinstance(parsed, HttpResult):
         return parsed
     delivery_id = parsed.delivery_id or new_id()
+    now = clock()
     candidate = IngestionRecord(
-        id=delivery_id, traceparent=child_of(traceparent), accepted_at=clock(),
-        request=DeliveryRequested(delivery_id=delivery_id, occurred_at=clock(),
+        id=delivery_id, traceparent=child_of(traceparent), accepted_at=now,
+        publish_due_at=schedule.next_attempt(now, 0),
+        request=DeliveryRequested(delivery_id=delivery_id, occurred_at=now,
                                   **parsed.model_dump(exclude={"delivery_id"})),
     )
-    record = requests.add_first(candidate)   # first wins: a repeated deliveryId changes nothing
+    try:
+        record = requests.add_first(candidate)   # first wins: a repeated deliveryId changes nothing
+    except Exception:  # noqa: BLE001 - nothing was committed: the client must retry, and is told so
+        log.warning("could not record delivery %s", delivery_id, exc_info=True)
+        return _unavailable("the request could not be stored; nothing was accepted")
     if not record.published:
-        bus.send([to_topic(record.request, record.traceparent)])
-        requests.mark_published(record)
+        _publish(record, requests, bus, clock, schedule)
     return _accepted(delivery_id, "Accepted")
+
+
+def relay_unpublished(requests: IngestionRepository, bus: MessageBus, clock: Clock,
+                      schedule: RelaySchedule = RelaySchedule(), limit: int = 100) -> int:
+    """The relay: publish accepted requests whose DeliveryRequested did not go out; returns how many went out."""
+    return sum(_publish(record, requests, bus, clock, schedule) for record in requests.unpublished(clock(), limit))
+
+
+def _publish(record: IngestionRecord, requests: IngestionRepository, bus: MessageBus, clock: Clock,
+             schedule: RelaySchedule) -> bool:
+    """Publish DeliveryRequested for a stored record and mark it; on failure leave it to the relay (False)."""
+    try:
+        bus.send([to_topic(record.request, record.traceparent)])
+    except Exception:  # noqa: BLE001 - the record is committed: the relay publishes it later
+        log.warning("publishing delivery %s failed; the relay retries it", record.id, exc_info=True)
+        _quietly(lambda: requests.retry_publish_later(record, clock() + timedelta(seconds=schedule.first_delay)))
+        return False
+    # If marking fails the relay publishes again under the same MessageId: the broker drops the copy.
+    _quietly(lambda: requests.mark_published(record))
+    return True
+
+
+def _quietly(write: Callable[[], None]) -> None:
+    try:
+        write()
+    except Exception:  # noqa: BLE001 - best effort: the record's due time makes the relay look again
+        log.warning("updating an ingestion record failed", exc_info=True)
 
 
 def request_cancellation(delivery_id: str, requests: IngestionRepository, bus: MessageBus, clock: Clock) -> HttpResult:
@@ -58,7 +97,11 @@ def request_cancellation(delivery_id: str, requests: IngestionRepository, bus: M
     if record is None:
         return problem(404, "Not Found", f"no delivery {delivery_id}")
     cancel = CancelDelivery(delivery_id=delivery_id, occurred_at=clock())
-    bus.send([to_inbox(cancel, record.traceparent)])
+    try:
+        bus.send([to_inbox(cancel, record.traceparent)])
+    except Exception:  # noqa: BLE001 - nothing was sent: say so, the client retries (the cancel is idempotent)
+        log.warning("sending CancelDelivery for %s failed", delivery_id, exc_info=True)
+        return _unavailable("the cancellation could not be sent; retry")
     return _accepted(delivery_id, "CancellationRequested")
 
 
@@ -73,6 +116,11 @@ def _parse(body: bytes) -> DeliveryRequestBody | HttpResult:
         errors = [{"field": ".".join(str(p) for p in err["loc"]) or "(body)", "message": err["msg"]}
                   for err in exc.errors()]
         return problem(400, "Bad Request", f"{len(errors)} invalid field(s)", errors=errors)
+
+
+def _unavailable(detail: str) -> HttpResult:
+    result = problem(503, "Service Unavailable", detail)
+    return HttpResult(result.status, result.body, {"Retry-After": RETRY_AFTER_SECONDS}, result.content_type)
 
 
 def _accepted(delivery_id: str, status: str) -> HttpResult:

@@ -34,32 +34,38 @@ def _on_requested(message: DeliveryRequested, received: Received, packages: Pack
     if packages.is_ended(message.delivery_id):
         return Complete("delivery already ended; request refused (a compensation overtook it)")
     info = message.package_info
-    existing = packages.get(info.package_id)
+    found = packages.get_with_etag(info.package_id)
+    existing, etag = found if found else (None, None)
     problem = rejection(info.weight, max_weight_kg)
-    if problem is None and existing is not None and existing.delivery_id != message.delivery_id:
-        problem = f"package {info.package_id} belongs to delivery {existing.delivery_id}"
+    rebind = existing is not None and existing.delivery_id != message.delivery_id
+    if problem is None and rebind and existing.status is PackageStatus.READY:  # type: ignore[union-attr]
+        # Held by a live delivery. Once that delivery ended (Closed/Cancelled) the package may be sent again.
+        problem = f"package {info.package_id} belongs to delivery {existing.delivery_id}"  # type: ignore[union-attr]
     if problem is not None:
         rejected = PackageRejected(delivery_id=message.delivery_id, occurred_at=clock(), package_id=info.package_id,
                                    detail=problem)
         bus.send([to_inbox(rejected, received.traceparent)])
         return DeadLetter(ReasonCode.PACKAGE_REJECTED, problem)
-    if existing is not None and existing.status is not PackageStatus.READY:
+    if existing is not None and not rebind and existing.status is not PackageStatus.READY:
         # Closed/Cancelled for this very delivery: it ended, and the compensation got here between our checks.
         return Complete(f"package already {existing.status.value.lower()}; request refused (the delivery ended)")
-    if existing is None and not _create_ready(message, packages, clock):
+    if (existing is None or rebind) and not _store_ready(message, packages, clock, etag if rebind else None):
         return Complete("delivery ended while the package was stored; package cancelled, request refused")
     ready = PackageReady(delivery_id=message.delivery_id, occurred_at=clock(), package_id=info.package_id)
     bus.send([to_inbox(ready, received.traceparent)])
     return Complete("package ready")
 
 
-def _create_ready(message: DeliveryRequested, packages: PackageRepository, clock: Clock) -> bool:
-    """Create the package (create-if-absent; a concurrent create raises Conflict: transient, retried); False if
-    the delivery turned out to have ended meanwhile, in which case the package is finished at once."""
+def _store_ready(message: DeliveryRequested, packages: PackageRepository, clock: Clock,
+                 previous_etag: str | None) -> bool:
+    """Create the package (create-if-absent; a concurrent create raises Conflict: transient, retried), or take over
+    the document of a package whose earlier delivery ended (ETag-conditional: two new deliveries racing for it
+    cannot both win, the loser's retry finds it Ready for the other). False if this delivery turned out to have
+    ended meanwhile, in which case the package is finished at once."""
     info = message.package_info
     package = PackageDocument(id=info.package_id, delivery_id=message.delivery_id, size=info.size, weight=info.weight,
                               tag=info.tag, status=PackageStatus.READY, updated_at=clock())
-    etag = packages.create(package)
+    etag = packages.create(package) if previous_etag is None else packages.replace(package, previous_etag)
     # The compensation writes its marker before it looks for the package; we look for the marker after writing
     # the package. So whichever of the two came second sees the other: the package cannot stay Ready.
     outcome = packages.ended_outcome(message.delivery_id)

@@ -21,7 +21,7 @@ bp = func.Blueprint()
 def _remediate(msg: Any, actions: Any, entity: str) -> None:
     deps = dependencies()
     process(msg, actions, lambda received: handle_dead_letter(
-        received, entity, deps.deadletters, deps.bus, deps.clock, deps.attempts))
+        received, entity, deps.deadletters, deps.bus, deps.clock, deps.attempts, deps.backoff))
 
 
 @bp.function_name("remediate_package_dead_letters")

@@ -9,6 +9,7 @@ from urllib.parse import quote
 
 from adapters.outbound import to_inbox
 from adapters.ports import Clock, MessageBus
+from adapters.retry import NO_RETRY, Backoff
 from adapters.repositories import DeadLetterRepository
 from adapters.settlement import AttemptCounter, Complete, Defer, Outcome, Received
 from adapters.tracing import trace_id_of
@@ -29,21 +30,23 @@ class Verdict:
     step_failed: StepFailed | None = None
 
 
-MAX_ATTEMPTS = 5  # failed attempts at one dead letter (in this process) before it is deferred for an operator
+MAX_ATTEMPTS = 5  # failed invocations of one dead letter (in this process) before it is deferred for an operator
 
 
 def handle_dead_letter(received: Received, entity: str, deadletters: DeadLetterRepository, bus: MessageBus,
-                       clock: Clock, attempts: AttemptCounter | None = None) -> Outcome:
+                       clock: Clock, attempts: AttemptCounter | None = None, backoff: Backoff = NO_RETRY) -> Outcome:
     """Record the dead letter; send StepFailed when the broker gave up on a step's request.
 
-    A failure raises (abandon: the dead letter comes straight back) until it has failed MAX_ATTEMPTS times;
-    then the dead letter is deferred and logged whole at ERROR: a dead-letter queue never moves a message on,
-    so retrying a persistent failure would spin forever."""
+    A failure is retried in-process with ``backoff``; once that is spent it raises (abandon: the dead letter comes
+    straight back) until MAX_ATTEMPTS invocations failed; then the dead letter is deferred and logged whole at
+    ERROR: a dead-letter queue never moves a message on, so retrying a persistent failure would spin forever.
+    Counting invocations, not attempts, keeps a dead letter through an outage as long as MAX_ATTEMPTS budgets."""
     key = f"{entity}#{received.sequence_number if received.sequence_number is not None else received.message_id}"
+    message = _parse_quietly(received)
+    verdict = decide(entity, message, received.dead_letter_reason, received.dead_letter_error_description, clock)
     try:
-        message = _parse_quietly(received)
-        verdict = decide(entity, message, received.dead_letter_reason, received.dead_letter_error_description, clock)
-        note = _act(_record(received, entity, message, verdict, clock), verdict, received, deadletters, bus)
+        note = backoff.run(lambda: _act(_record(received, entity, message, verdict, clock), verdict, received,
+                                        deadletters, bus), f"dead letter {received.message_id} on {entity}")
     except Exception:
         failures = attempts.failed(key) if attempts is not None else 0
         if failures < MAX_ATTEMPTS:
@@ -71,13 +74,19 @@ def _describe(received: Received) -> str:
 
 def _act(record: DeadLetterRecord, verdict: Verdict, received: Received, deadletters: DeadLetterRepository,
          bus: MessageBus) -> str:
-    if deadletters.get(record.id) is not None:
-        # Handled before (its completion was lost): the send already went out before that record was written,
-        # and the record may carry an operator's redrive marks, so leave both alone.
+    existing = deadletters.get(record.id)
+    if existing is not None and not existing.send_pending:
+        # Handled before (its completion was lost): leave the record alone, it may carry an operator's redrive marks.
         return "dead letter already recorded"
-    if verdict.step_failed is not None:
-        bus.send([to_inbox(verdict.step_failed, received.traceparent, step=record.entity)])
-    deadletters.record(record)
+    if verdict.step_failed is None:
+        deadletters.record(record)
+        return f"dead letter recorded: {verdict.action.value}"
+    # Commit, then announce (docs/app.md): the record, marked as owing the send, is written first.
+    owing = existing or record.model_copy(update={"send_pending": True})
+    if existing is None:
+        deadletters.record(owing)
+    bus.send([to_inbox(verdict.step_failed, received.traceparent, step=record.entity)])
+    deadletters.record(owing.model_copy(update={"send_pending": False}))
     return f"dead letter recorded: {verdict.action.value}"
 
 

@@ -75,7 +75,10 @@ def test_join_in_both_orders_and_readiness_timeout(stack: RunningStack, api: Api
 
 
 def test_a_step_failing_transiently_ends_in_step_failed_and_compensation(stack: RunningStack, api: Api) -> None:
-    with host_with(stack, FaultInjection__TransientFailureStep="package"):
+    # A failure that persists: each delivery of the request backs off in-process (scaled down here like every
+    # other timing knob: 0.05 s, then 0.1 s), then gives it back; after MaxDeliveryCount the broker dead-letters it.
+    with host_with(stack, FaultInjection__TransientFailureStep="package", TransientRetryFirstDelaySeconds="0.05",
+                   TransientRetryBudgetSeconds="0.3"):
         body = new_delivery()
         assert api.post(body).status == 202
         document = api.ended(body["deliveryId"], timeout=90)

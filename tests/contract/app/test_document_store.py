@@ -186,6 +186,34 @@ class DocumentStoreContract:
             deliveries.save(doc, None)
         assert deliveries.get(delivery_id)[0].cancel_requested  # type: ignore[index]
 
+    def test_query_due_finds_what_is_due_across_partitions(self, container_of) -> None:  # type: ignore[no-untyped-def]
+        container: DocumentContainer = container_of("deliveries")
+        # 1990 timestamps: no other test writes any, so a shared emulator does not disturb the counts.
+        due = [unique("due"), unique("due")]
+        container.create({"id": due[0], "outboxDueAt": "1990-01-01T00:00:01Z"})
+        container.create({"id": due[1], "outboxDueAt": "1990-01-01T00:00:02.500000Z"})
+        container.create({"id": unique("later"), "outboxDueAt": "1990-01-01T00:00:09Z"})
+        container.create({"id": unique("null"), "outboxDueAt": None})
+        container.create({"id": unique("none")})
+        found = container.query_due("outboxDueAt", "1990-01-01T00:00:03Z", 10)
+        assert sorted(d["id"] for d in found) == sorted(due) and all("_etag" in d for d in found)
+        assert len(container.query_due("outboxDueAt", "1990-01-01T00:00:03Z", 1)) == 1
+
+    def test_delivery_outbox_round_trips_and_is_found_when_due(self, container_of) -> None:  # type: ignore[no-untyped-def]
+        from adapters.outbox import RelaySchedule, earliest_due, event_entry
+        from adapters.ports import Event
+        deliveries = DeliveryRepository(container_of("deliveries"))
+        then = datetime(1991, 1, 1, tzinfo=timezone.utc)
+        event = Event(id="x:DeliveryShipped", event_type="t", subject="s", data={"a": 1}, event_time=then,
+                      data_version="1.0")
+        entry = event_entry(event, "delivery-events", then, RelaySchedule())
+        doc = DeliveryDocument(id=unique("d"), outbox=[entry], outbox_due_at=earliest_due([entry]))
+        etag = deliveries.save(doc, None)
+        [(found, found_etag)] = [(d, e) for d, e in deliveries.with_owed_effects(then.replace(hour=1), 100)
+                                 if d.id == doc.id]
+        assert found == doc and found_etag == etag
+        assert [d.id for d, _ in deliveries.with_owed_effects(then, 100) if d.id == doc.id] == [], "not due yet"
+
     def test_ingestion_first_wins(self, container_of) -> None:  # type: ignore[no-untyped-def]
         from contracts.documents import IngestionRecord
         from tests.unit.app.support import requested

@@ -9,10 +9,13 @@ from adapters.memory import InMemoryBus, InMemoryContainer, InMemoryEventPublish
 from adapters.repositories import DeliveryRepository
 from adapters.settlement import Complete, DeadLetter, Outcome, on_contract
 from contracts.documents import DeliveryDocument, DeliveryState
-from contracts.messages import FlightStage, Message, Step
+from adapters.ports import Outgoing
+from contracts.messages import FlightProgress, FlightStage, Message, ReadinessDeadline, Step
 from contracts.names import DELIVERIES_TOPIC, DELIVERY_INBOX_QUEUE
 from contracts.reasons import ReasonCode
-from delivery.handlers import delivery_status, handle_inbox_message
+from adapters.outbox import RelaySchedule
+from delivery.handlers import delivery_status, handle_inbox_message, relay_owed_effects
+from delivery.state_machine import timer_token
 from tests.unit.app.support import (
     T0, cancel, deadline, drone_failed, drone_scheduled, flight, package_ready, package_rejected, received, requested,
     step_failed,
@@ -33,9 +36,21 @@ class DeliveryWorld:
         self.clock = ManualClock(T0)
 
     def handle(self, message: Message, **kwargs: object) -> Outcome:
+        """Apply ``message``; a timer without a token stands for the one Delivery itself scheduled last (its
+        token and MessageId), as the broker would deliver it."""
+        if isinstance(message, (ReadinessDeadline, FlightProgress)) and message.token is None and not kwargs:
+            scheduled = self.scheduled(message)
+            if scheduled is not None:
+                message, kwargs = scheduled.message, {"msg_id": scheduled.message_id}
         handler = on_contract(lambda m, r: handle_inbox_message(
             m, r, self.deliveries, self.bus, self.events, self.clock, DEADLINE_S))
         return handler(received(message, **kwargs))  # type: ignore[arg-type]
+
+    def scheduled(self, timer: ReadinessDeadline | FlightProgress) -> Outgoing | None:
+        """The last timer of that kind (and stage) Delivery sent to its own session."""
+        same = [o for o in self.bus.to(DELIVERY_INBOX_QUEUE) if o.message.delivery_id == timer.delivery_id
+                and type(o.message) is type(timer) and getattr(o.message, "stage", None) == getattr(timer, "stage", None)]
+        return same[-1] if same else None
 
     def doc(self, delivery_id: str = "d1") -> DeliveryDocument:
         loaded = self.deliveries.get(delivery_id)
@@ -69,9 +84,12 @@ def test_request_creates_delivery_and_schedules_readiness_deadline(world: Delive
     assert isinstance(world.handle(requested()), Complete)
     assert world.doc().state is S.REQUESTED
     [timer] = world.bus.to(DELIVERY_INBOX_QUEUE)
-    assert (timer.subject, timer.message_id, timer.session_id) == ("ReadinessDeadline", "d1:ReadinessDeadline", "d1")
+    token = timer_token("d1:DeliveryRequested")  # the state instance: the request's MessageId
+    assert (timer.subject, timer.message_id, timer.session_id) == ("ReadinessDeadline", f"d1:ReadinessDeadline:{token}", "d1")
+    assert timer.message.token == token and world.doc().timers == {"ReadinessDeadline": token}  # type: ignore[attr-defined]
     assert timer.scheduled_at == T0 + timedelta(seconds=DEADLINE_S)
     assert world.doc().readiness_deadline_at == timer.scheduled_at
+    assert world.doc().outbox == [] and world.doc().outbox_due_at is None, "sent after the save, then marked sent"
 
 
 @pytest.mark.parametrize("first,second", [(package_ready, drone_scheduled), (drone_scheduled, package_ready)])
@@ -89,12 +107,14 @@ def test_either_order_join_reaches_scheduled(world: DeliveryWorld, first, second
 def test_scheduled_flies_to_in_transit_then_shipped(world: DeliveryWorld) -> None:
     scheduled_world(world)
     pickup = world.bus.to(DELIVERY_INBOX_QUEUE)[-1]
-    assert (pickup.message_id, pickup.scheduled_at) == ("d1:FlightProgress:PickedUp", T0 + timedelta(seconds=30))
+    pickup_token = timer_token("d1:DroneScheduled")  # set by the report that completed the join
+    assert (pickup.message_id, pickup.scheduled_at) == (f"d1:FlightProgress:PickedUp:{pickup_token}",
+                                                        T0 + timedelta(seconds=30))
     world.clock.advance(30)
     world.handle(flight(FlightStage.PICKED_UP))
     assert world.doc().state is S.IN_TRANSIT
     delivered = world.bus.to(DELIVERY_INBOX_QUEUE)[-1]
-    assert delivered.message_id == "d1:FlightProgress:Delivered"
+    assert delivered.message_id == f"d1:FlightProgress:Delivered:{timer_token(pickup.message_id)}"
     assert delivered.scheduled_at == world.clock.now + timedelta(seconds=60)
     world.handle(flight(FlightStage.DELIVERED))
     assert world.doc().state is S.SHIPPED
@@ -144,11 +164,31 @@ def test_readiness_deadline_fails_an_unscheduled_delivery(world: DeliveryWorld, 
     assert world.topic_types() == ["DeliveryFailed"]
 
 
-def test_readiness_deadline_after_scheduled_has_no_effect_on_state(world: DeliveryWorld) -> None:
+def test_readiness_deadline_after_scheduled_is_stale_and_costs_no_write(world: DeliveryWorld) -> None:
     scheduled_world(world)
-    world.handle(deadline())
+    before = world.container.all()
+    outcome = world.handle(deadline())
+    assert isinstance(outcome, Complete) and "stale" in outcome.note
     assert world.doc().state is S.SCHEDULED and world.topic_types() == []
-    assert "ignored" in world.doc().history[-1].note
+    assert world.container.all() == before, "a stale timer is not even recorded"
+
+
+def test_a_timer_of_another_state_instance_is_stale(world: DeliveryWorld) -> None:
+    world.handle(requested())
+    forged = ReadinessDeadline(delivery_id="d1", occurred_at=T0, token="not-ours")
+    outcome = world.handle(forged, msg_id="d1:ReadinessDeadline:not-ours")
+    assert isinstance(outcome, Complete) and "stale" in outcome.note and world.doc().state is S.REQUESTED
+    world.handle(deadline())  # the one this state instance set
+    assert world.doc().state is S.FAILED
+
+
+def test_a_redriven_request_gets_fresh_timers(world: DeliveryWorld) -> None:
+    # A DeliveryRequested whose first attempt never got saved is redriven with a new MessageId: its timer must
+    # get a MessageId of its own, or the broker would drop it as a duplicate of one scheduled earlier.
+    world.handle(requested(), msg_id="package:d1:DeliveryRequested:redrive:1")
+    [timer] = world.bus.to(DELIVERY_INBOX_QUEUE)
+    assert timer.message_id == f"d1:ReadinessDeadline:{timer_token('package:d1:DeliveryRequested:redrive:1')}"
+    assert timer.message_id != f"d1:ReadinessDeadline:{timer_token('d1:DeliveryRequested')}"
 
 
 @pytest.mark.parametrize("setup", ["requested", "awaiting", "scheduled"])
@@ -240,30 +280,70 @@ def test_history_keeps_message_time_and_trace_id(world: DeliveryWorld) -> None:
     assert world.bus.to(DELIVERIES_TOPIC)[0].traceparent.split("-")[1] == "0af7651916cd43dd8448eb211c80319c"
 
 
-def test_terminal_event_send_failure_leaves_document_unchanged_for_the_retry(world: DeliveryWorld) -> None:
+def test_the_state_is_saved_with_what_it_owes_before_anything_is_sent(world: DeliveryWorld) -> None:
     world.handle(requested())
     world.bus.fail_next = ConnectionError("broker away")
     with pytest.raises(ConnectionError):
         world.handle(cancel())
-    assert world.doc().state is S.REQUESTED and world.events.published == []
-    world.handle(cancel())
-    assert world.doc().state is S.CANCELLED and world.topic_types() == ["DeliveryCancelled"]
+    doc = world.doc()
+    assert doc.state is S.CANCELLED, "committed first"
+    assert [(e.channel.value, e.id) for e in doc.outbox] == [("ServiceBus", "d1:DeliveryCancelled"),
+                                                            ("EventGrid", "d1:DeliveryCancelled")]
+    assert world.topic_types() == [] and world.events.published == [], "nothing announced yet"
+    outcome = world.handle(cancel())  # the redelivery: what is owed goes out first, the cancel is a duplicate
+    assert isinstance(outcome, Complete) and "duplicate" in outcome.note
+    assert world.topic_types() == ["DeliveryCancelled"] and world.event_types() == ["DeliveryCancelled"]
+    assert world.doc().outbox == []
 
 
-def test_event_grid_failure_raises_before_saving(world: DeliveryWorld) -> None:
+def test_owed_effects_go_out_before_the_next_message_is_applied(world: DeliveryWorld) -> None:
     world.handle(requested())
-    world.events.fail_next = ConnectionError("event grid away")
+    world.bus.fail_next = ConnectionError("broker away")
     with pytest.raises(ConnectionError):
         world.handle(cancel())
-    assert world.doc().state is S.REQUESTED
+    world.handle(package_ready())  # a late report: the owed cancellation first, then the re-publish for it
+    assert [m.message_id for m in world.bus.to(DELIVERIES_TOPIC)] == ["d1:DeliveryCancelled",
+                                                                     "d1:DeliveryCancelled:PackageReady"]
+
+
+def test_an_event_grid_outage_never_blocks_a_transition(world: DeliveryWorld) -> None:
+    world.handle(requested())
+    world.events.fail_next = ConnectionError("event grid away")
+    assert isinstance(world.handle(cancel()), Complete), "the state moved on; only the announcement waits"
+    doc = world.doc()
+    assert doc.state is S.CANCELLED and world.topic_types() == ["DeliveryCancelled"]
+    [owed] = doc.outbox
+    assert (owed.channel.value, owed.id, owed.attempts) == ("EventGrid", "d1:DeliveryCancelled", 1)
+    assert doc.outbox_due_at == owed.next_attempt_at == T0 + timedelta(seconds=RelaySchedule().first_delay)
+    assert relay_owed_effects(world.deliveries, world.bus, world.events, world.clock) == 0, "not due yet"
+    world.clock.advance(RelaySchedule().first_delay)
+    assert relay_owed_effects(world.deliveries, world.bus, world.events, world.clock) == 1
+    assert world.event_types() == ["DeliveryCancelled"] and world.doc().outbox == []
+    assert world.bus.sent_to(DELIVERIES_TOPIC) == world.bus.to(DELIVERIES_TOPIC), "the topic got it once"
+
+
+def test_the_relay_backs_off_while_event_grid_stays_down(world: DeliveryWorld) -> None:
+    class Down:
+        calls = 0
+
+        def publish(self, events: object) -> None:
+            Down.calls += 1
+            raise ConnectionError("still down")
+
+    world.handle(requested())
+    world.events.fail_next = ConnectionError("event grid away")
     world.handle(cancel())
-    # The failed attempt had already sent to the topic; the retry re-sends under the same MessageId, which
-    # the broker drops within its duplicate-detection window. Assert on what the handler sent, not on the fake's dedupe.
-    sent = world.bus.sent_to(DELIVERIES_TOPIC)
-    assert [(m.subject, m.message_id) for m in sent] == [("DeliveryCancelled", "d1:DeliveryCancelled")] * 2
-    assert sent[0].message == sent[1].message
-    assert world.event_types() == ["DeliveryCancelled"], "the failed publish is retried once, then succeeds"
-    assert world.doc().state is S.CANCELLED
+    waits = []
+    for _ in range(5):
+        due = world.doc().outbox_due_at
+        assert due is not None
+        waits.append((due - world.clock.now).total_seconds())
+        world.clock.now = due
+        relay_owed_effects(world.deliveries, world.bus, Down(), world.clock)  # type: ignore[arg-type]
+    assert waits == [5.0, 10.0, 20.0, 40.0, 80.0] and Down.calls == 5  # doubling after each failed attempt
+    world.clock.now = world.doc().outbox_due_at  # type: ignore[assignment]
+    relay_owed_effects(world.deliveries, world.bus, world.events, world.clock)
+    assert world.event_types() == ["DeliveryCancelled"] and world.doc().outbox == []
 
 
 def test_invalid_and_misrouted_messages_are_dead_lettered(world: DeliveryWorld) -> None:

@@ -28,7 +28,12 @@ def _http(method: str, route: str) -> list[dict[str, Any]]:
              "route": route}, {"type": "http", "name": "$return", "direction": "OUT"}]
 
 
+RELAY = [{"type": "timerTrigger", "name": "timer", "direction": "IN", "schedule": "*/5 * * * * *",
+          "runOnStartup": False, "useMonitor": False}]
+
 EXPECTED: dict[str, list[dict[str, Any]]] = {
+    "ingestion_relay": RELAY,
+    "delivery_relay": RELAY,
     "ingest_delivery": _http("POST", "deliveries"),
     "cancel_delivery": _http("DELETE", "deliveries/{deliveryId}"),
     "get_delivery": _http("GET", "deliveries/{deliveryId}"),

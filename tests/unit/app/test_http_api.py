@@ -77,10 +77,39 @@ def test_second_post_with_the_same_delivery_id_changes_nothing(deps: bootstrap.D
     assert record is not None and record.request.owner_id == "owner-1"
 
 
-def test_post_whose_publish_failed_publishes_on_the_retry(deps: bootstrap.Dependencies) -> None:
+def test_post_whose_publish_failed_is_accepted_and_the_relay_publishes_it(deps: bootstrap.Dependencies) -> None:
     deps.bus.fail_next = ConnectionError("broker away")  # type: ignore[attr-defined]
-    with pytest.raises(ConnectionError):
-        post(body(deliveryId="d-1"))
+    response = post(body(deliveryId="d-1"))
+    assert response.status_code == 202, "the record is the commit point: accepted means it will be published"
+    assert deps.bus.types_to(DELIVERIES_TOPIC) == []  # type: ignore[attr-defined]
+    relay = user_function("ingestion_relay")
+    relay(None)
+    assert deps.bus.types_to(DELIVERIES_TOPIC) == [], "not due yet: the relay leaves the request's own retry a grace"  # type: ignore[attr-defined]
+    deps.clock.advance(deps.relay_schedule.first_delay)  # type: ignore[attr-defined]
+    relay(None)
+    assert deps.bus.types_to(DELIVERIES_TOPIC) == ["DeliveryRequested"]  # type: ignore[attr-defined]
+    record = deps.requests.get("d-1")
+    assert record is not None and record.published and record.publish_due_at is None
+    relay(None)
+    assert deps.bus.sent_to(DELIVERIES_TOPIC) == deps.bus.to(DELIVERIES_TOPIC), "published once"  # type: ignore[attr-defined]
+
+
+def test_post_that_cannot_be_stored_is_a_503(deps: bootstrap.Dependencies) -> None:
+    requests = deps.requests
+
+    def broken(record: object) -> object:
+        raise ConnectionError("cosmos away")
+
+    requests.add_first = broken  # type: ignore[method-assign]
+    response = post(body(deliveryId="d-1"))
+    assert response.status_code == 503 and response.headers["Retry-After"]
+    assert json.loads(response.get_body())["status"] == 503 and response.mimetype == "application/problem+json"
+    assert deps.bus.accepted == []  # type: ignore[attr-defined]
+
+
+def test_a_repeated_post_after_a_failed_publish_publishes_once(deps: bootstrap.Dependencies) -> None:
+    deps.bus.fail_next = ConnectionError("broker away")  # type: ignore[attr-defined]
+    post(body(deliveryId="d-1"))
     assert post(body(deliveryId="d-1")).status_code == 202
     assert deps.bus.types_to(DELIVERIES_TOPIC) == ["DeliveryRequested"]  # type: ignore[attr-defined]
 

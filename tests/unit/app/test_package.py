@@ -65,6 +65,37 @@ def test_package_id_of_another_delivery_is_rejected() -> None:
     assert isinstance(outcome, DeadLetter) and "belongs to delivery d1" in outcome.description
 
 
+@pytest.mark.parametrize("outcome,status", [(DeliveryFailed, PackageStatus.CANCELLED),
+                                            (DeliveryCancelled, PackageStatus.CANCELLED),
+                                            (DeliveryShipped, PackageStatus.CLOSED)])
+def test_a_package_may_be_sent_again_once_its_delivery_ended(outcome: type, status: PackageStatus) -> None:
+    world = PackageWorld()
+    world.handle(requested("d1", package_id="shared"))
+    world.handle(outcome(delivery_id="d1", occurred_at=T0, owner_id="owner-1", package_id="shared"))
+    assert world.packages.get("shared").status is status  # type: ignore[union-attr]
+    assert isinstance(world.handle(requested("d2", package_id="shared")), Complete)
+    package = world.packages.get("shared")
+    assert package is not None and (package.delivery_id, package.status) == ("d2", PackageStatus.READY)
+    assert world.reports() == ["PackageReady", "PackageReady"]
+    # The first delivery's late compensation must not touch the second delivery's package.
+    world.handle(outcome(delivery_id="d1", occurred_at=T0, owner_id="owner-1", package_id="shared"))
+    assert world.packages.get("shared").status is PackageStatus.READY  # type: ignore[union-attr]
+
+
+def test_two_new_deliveries_racing_for_an_ended_package_cannot_both_take_it() -> None:
+    container = RacingContainer("/id")
+    world = PackageWorld(container=container)
+    world.handle(requested("d1", package_id="shared"))
+    world.handle(DeliveryFailed(delivery_id="d1", occurred_at=T0, owner_id="o", package_id="shared"))
+    # d3 takes the package right after d2 read it: d2's ETag-conditional takeover must lose.
+    container.on_read["shared"] = lambda: world.handle(requested("d3", package_id="shared"))
+    with pytest.raises(PreconditionFailed):
+        world.handle(requested("d2", package_id="shared"))
+    outcome = world.handle(requested("d2", package_id="shared"))  # the retry: now held by a live delivery
+    assert isinstance(outcome, DeadLetter) and "belongs to delivery d3" in outcome.description
+    assert world.packages.get("shared").delivery_id == "d3"  # type: ignore[union-attr]
+
+
 def test_duplicate_request_stores_one_package_and_one_report() -> None:
     world = PackageWorld()
     world.handle(requested())

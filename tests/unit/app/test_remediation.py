@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from adapters import bootstrap
+from adapters.retry import NO_RETRY
 from adapters.memory import InMemoryContainer, ManualClock
 from adapters.ports import Document
 from adapters.repositories import DeadLetterRepository
@@ -150,18 +151,31 @@ def test_a_dead_letter_that_cannot_be_recorded_is_deferred_after_a_few_attempts(
             user_function(TRIGGERS["package"])(msg, actions)
     user_function(TRIGGERS["package"])(msg, actions)
     assert actions.verbs == ["abandon"] * (MAX_ATTEMPTS - 1) + ["defer"], "no endless abandon/redeliver loop"
+    per_invocation = len(deps.backoff.delays())
+    assert len(deps.sleep.calls) == MAX_ATTEMPTS * per_invocation, "each invocation backed off its whole budget"  # type: ignore[attr-defined]
     assert deps.bus.sent == []  # type: ignore[attr-defined]
+
+
+def test_without_back_off_a_dead_letter_is_deferred_after_a_few_redeliveries(deps: bootstrap.Dependencies) -> None:
+    deps.deadletters = DeadLetterRepository(BrokenContainer())  # type: ignore[misc]
+    deps.backoff = NO_RETRY  # type: ignore[misc]
+    msg = sdk_message(ended(DeliveryFailed), dead_letter_reason="MaxDeliveryCountExceeded")
+    actions = FakeMessageActions()
+    for _ in range(MAX_ATTEMPTS - 1):
+        with pytest.raises(RuntimeError):
+            user_function(TRIGGERS["package"])(msg, actions)
+    user_function(TRIGGERS["package"])(msg, actions)
+    assert actions.verbs == ["abandon"] * (MAX_ATTEMPTS - 1) + ["defer"]
 
 
 def test_a_transient_failure_is_retried_and_then_recorded(deps: bootstrap.Dependencies) -> None:
     deps.bus.fail_next = ConnectionError("broker away")  # type: ignore[attr-defined]
     msg = sdk_message(requested(), dead_letter_reason="MaxDeliveryCountExceeded")
     actions = FakeMessageActions()
-    with pytest.raises(ConnectionError):
-        user_function(TRIGGERS["package"])(msg, actions)
     user_function(TRIGGERS["package"])(msg, actions)
-    assert actions.verbs == ["abandon", "complete"]
+    assert actions.verbs == ["complete"] and len(deps.sleep.calls) == 1  # type: ignore[attr-defined]
     assert the_record(deps, "package", "d1:DeliveryRequested").action is DeadLetterAction.STEP_FAILED_SENT
+    assert deps.bus.types_to(DELIVERY_INBOX_QUEUE) == ["StepFailed"]  # type: ignore[attr-defined]
 
 
 def test_record_keeps_what_a_redrive_needs(deps: bootstrap.Dependencies) -> None:
@@ -176,3 +190,25 @@ def test_record_keeps_what_a_redrive_needs(deps: bootstrap.Dependencies) -> None
     assert record.trace_id == "0af7651916cd43dd8448eb211c80319c"
     sent = deps.bus.to(DELIVERY_INBOX_QUEUE)[0]  # type: ignore[attr-defined]
     assert sent.traceparent.split("-")[1] == "0af7651916cd43dd8448eb211c80319c"
+
+
+def test_the_record_is_written_before_the_step_failed_it_owes(deps: bootstrap.Dependencies) -> None:
+    class BrokerDown:
+        def send(self, messages: object) -> None:
+            raise ConnectionError("broker away")
+
+    working, deps.bus = deps.bus, BrokerDown()  # type: ignore[misc,assignment]
+    msg = sdk_message(requested(), dead_letter_reason="MaxDeliveryCountExceeded")
+    actions = FakeMessageActions()
+    with pytest.raises(ConnectionError):
+        user_function(TRIGGERS["package"])(msg, actions)
+    record = the_record(deps, "package", "d1:DeliveryRequested")
+    assert record.send_pending and actions.verbs == ["abandon"], "recorded first, owing the send"
+    deps.bus = working  # type: ignore[misc]
+    user_function(TRIGGERS["package"])(msg, actions)  # the redelivery sends what the record owes
+    assert actions.verbs == ["abandon", "complete"]
+    assert deps.bus.types_to(DELIVERY_INBOX_QUEUE) == ["StepFailed"]  # type: ignore[attr-defined]
+    assert not the_record(deps, "package", "d1:DeliveryRequested").send_pending
+    user_function(TRIGGERS["package"])(msg, actions)  # handled again: nothing more is sent
+    assert deps.bus.sent_to(DELIVERY_INBOX_QUEUE) == deps.bus.to(DELIVERY_INBOX_QUEUE)  # type: ignore[attr-defined]
+    assert len(deps.bus.sent_to(DELIVERY_INBOX_QUEUE)) == 1  # type: ignore[attr-defined]

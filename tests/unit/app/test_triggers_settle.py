@@ -68,12 +68,29 @@ def test_business_failure_reports_then_dead_letters_with_the_reason(deps: bootst
     assert deps.bus.types_to(DELIVERY_INBOX_QUEUE) == ["PackageRejected"]  # type: ignore[attr-defined]
 
 
-def test_transient_failure_abandons_and_raises(deps: bootstrap.Dependencies) -> None:
+def test_a_transient_failure_backs_off_inside_the_invocation_and_completes(deps: bootstrap.Dependencies) -> None:
     deps.bus.fail_next = ConnectionError("broker away")  # type: ignore[attr-defined]
+    actions = FakeMessageActions()
+    user_function("package_on_deliveries")(sdk_message(requested()), actions)
+    assert actions.verbs == ["complete"], "no abandon: the delivery count is not spent on a blip"
+    [wait] = deps.sleep.calls  # type: ignore[attr-defined]
+    assert deps.settings.retry_first_delay_seconds / 2 <= wait <= deps.settings.retry_first_delay_seconds
+
+
+def test_a_failure_that_outlasts_the_back_off_budget_abandons_and_raises(deps: bootstrap.Dependencies) -> None:
+    class BrokerDown:
+        def send(self, messages: object) -> None:
+            raise ConnectionError("broker away")
+
+    deps.bus = BrokerDown()  # type: ignore[misc,assignment]
     actions = FakeMessageActions()
     with pytest.raises(ConnectionError):
         user_function("package_on_deliveries")(sdk_message(requested()), actions)
     assert actions.verbs == ["abandon"]
+    bounds = deps.backoff.delays()
+    assert len(deps.sleep.calls) == len(bounds) and sum(bounds) <= deps.settings.retry_budget_seconds  # type: ignore[attr-defined]
+    assert all(b / 2 <= wait <= b for wait, b in zip(deps.sleep.calls, bounds))  # type: ignore[attr-defined]
+    assert bounds[:5] == [0.5, 1.0, 2.0, 4.0, 8.0] and max(bounds) == deps.settings.retry_max_delay_seconds
 
 
 def test_fault_injection_setting_makes_the_step_transient() -> None:
@@ -90,12 +107,13 @@ def test_fault_injection_setting_makes_the_step_transient() -> None:
         bootstrap.install(None)
 
 
-def test_delivery_trigger_publishes_terminal_event_before_completing(deps: bootstrap.Dependencies) -> None:
+def test_delivery_trigger_completes_while_event_grid_is_down_and_the_relay_announces(
+        deps: bootstrap.Dependencies) -> None:
     actions = FakeMessageActions()
     user_function("delivery_on_inbox")(sdk_message(requested()), actions)
     deps.events.fail_next = ConnectionError("event grid away")  # type: ignore[attr-defined]
-    with pytest.raises(ConnectionError):
-        user_function("delivery_on_inbox")(sdk_message(cancel()), actions)
-    assert actions.verbs == ["complete", "abandon"]
     user_function("delivery_on_inbox")(sdk_message(cancel()), actions)
-    assert actions.verbs == ["complete", "abandon", "complete"] and len(deps.events.published) == 1  # type: ignore[attr-defined]
+    assert actions.verbs == ["complete", "complete"] and deps.events.published == []  # type: ignore[attr-defined]
+    deps.clock.advance(deps.relay_schedule.first_delay)  # type: ignore[attr-defined]
+    user_function("delivery_relay")(None)
+    assert [e.id for e in deps.events.published] == ["d1:DeliveryCancelled"]  # type: ignore[attr-defined]
