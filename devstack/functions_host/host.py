@@ -12,7 +12,7 @@ from aiohttp import web
 
 from devstack.functions_host.errors import StartupError
 from devstack.functions_host.eventgrid_trigger import WEBHOOK_PATH, EventGridTriggers
-from devstack.functions_host.http_triggers import HttpTriggers, KeyPolicy, http_functions
+from devstack.functions_host.http_triggers import MAX_HTTP_BODY_BYTES, HttpTriggers, KeyPolicy, http_functions
 from devstack.functions_host.invocation import Invoker
 from devstack.functions_host.message_actions import MessageActions, SettlementRegistry
 from devstack.functions_host.metadata import FunctionSpec, import_app, index_functions
@@ -104,7 +104,8 @@ class FunctionsHost:
     async def start(self) -> None:
         """Bind the HTTP port (a busy port fails before anything runs), then start every trigger."""
         self._actions.bind(asyncio.get_running_loop())
-        application = web.Application(client_max_size=100 * 1024 * 1024)
+        # The Event Grid webhook reads its body itself, bounded to Event Grid's 1 MB (eventgrid_payload.py).
+        application = web.Application(client_max_size=MAX_HTTP_BODY_BYTES)
         application.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._web = web.AppRunner(application, shutdown_timeout=SHUTDOWN_GRACE_SECONDS, access_log=None)
         await self._web.setup()
@@ -145,8 +146,15 @@ class FunctionsHost:
         if request.path.lower().rstrip("/") == WEBHOOK_PATH:
             return await self._eventgrid.handle(request)
         if request.path.lower().rstrip("/") == "/admin/host/status":
-            return web.json_response({"state": "Running", "functions": [s.name for s in self._app.functions]})
+            return self._host_status(request)
         return await self._http.handle(request)
+
+    def _host_status(self, request: web.Request) -> web.Response:
+        # The real host's HostController.GetHostStatus carries [Authorize(Policy =
+        # PolicyNames.AdminAuthLevelOrInternal)]: the master key, unless auth is off (as with `func start`).
+        if (refusal := self._keys.refusal("admin", request)) is not None:
+            return web.Response(status=401, text=refusal)
+        return web.json_response({"state": "Running", "functions": [s.name for s in self._app.functions]})
 
     def _log_functions(self) -> None:
         prefix = f"/{self._app.options.route_prefix}" if self._app.options.route_prefix else ""

@@ -21,6 +21,9 @@ log = logging.getLogger(__name__)
 # Settings holding the keys when --enable-auth is on (documented in docs/functions-host.md).
 HOST_KEY_SETTING = "FUNCTIONS_HOST_KEY"
 MASTER_KEY_SETTING = "FUNCTIONS_MASTER_KEY"
+# The default of the host's FUNCTIONS_REQUEST_BODY_SIZE_LIMIT app setting, 104857600 bytes (100 MB): the
+# largest HTTP trigger request body Azure Functions accepts unless an app raises it.
+MAX_HTTP_BODY_BYTES = 100 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -41,11 +44,25 @@ class KeyPolicy:
 
     def allows(self, level: str, request: web.Request) -> bool:
         """True when the request carries a key good enough for the auth level."""
+        return self.refusal(level, request) is None
+
+    def refusal(self, level: str, request: web.Request) -> str | None:
+        """Why the request's key is not good enough for the auth level; None when it is."""
         if not self.enabled or level == "anonymous":
-            return True
-        presented = request.headers.get("x-functions-key") or request.query.get("code") or ""
+            return None
+        presented = request.headers.get("x-functions-key") or request.query.get("code")
+        if not presented:
+            return (f"a key is required (auth level {level}): send it in the x-functions-key header "
+                    "or the code query parameter")
+        try:
+            candidate = presented.encode("utf-8")
+        except UnicodeEncodeError:  # aiohttp keeps undecodable header bytes as lone surrogates
+            return "the function key is not valid UTF-8"
         accepted = [self.master_key] if level == "admin" else [self.master_key, self.host_key]
-        return any(key and hmac.compare_digest(presented.encode(), key.encode()) for key in accepted)
+        if any(key and hmac.compare_digest(candidate, key.encode()) for key in accepted):
+            return None
+        return "the key is not valid here" + (" (auth level admin takes only the master key)"
+                                               if level == "admin" else "")
 
 
 @dataclass(frozen=True)
@@ -98,8 +115,8 @@ class HttpTriggers:
             methods = sorted(set().union(*(f.methods or set() for f, _ in matches)))
             return web.Response(status=405, headers={"Allow": ", ".join(methods)})
         function, params = allowed[0]
-        if not self._keys.allows(function.auth_level, request):
-            return web.Response(status=401)
+        if (refusal := self._keys.refusal(function.auth_level, request)) is not None:
+            return web.Response(status=401, text=refusal)
         return await self._invoke(function, request, params)
 
     def _strip_prefix(self, path: str) -> str | None:
@@ -110,7 +127,10 @@ class HttpTriggers:
         return rest if head.lower() == self._prefix.lower() else None
 
     async def _invoke(self, function: HttpFunction, request: web.Request, params: dict[str, str]) -> web.Response:
-        body = await request.read()
+        if request.content_length is not None and request.content_length > MAX_HTTP_BODY_BYTES:
+            return web.Response(status=413, text=f"request body is {request.content_length} bytes; HTTP triggers "
+                                                 f"accept at most {MAX_HTTP_BODY_BYTES} bytes (100 MB)")
+        body = await request.read()  # past the limit without a Content-Length, aiohttp answers 413 itself
         http_request = func.HttpRequest(
             method=request.method, url=str(request.url), headers=dict(request.headers),
             params={key: request.query.get(key, "") for key in request.query}, route_params=params, body=body)

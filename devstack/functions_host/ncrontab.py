@@ -18,7 +18,8 @@ _MONTHS = {n: i for i, n in enumerate(
 _DAYS = {n: i for i, n in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])}
 _FIELDS = (("second", 0, 59, {}), ("minute", 0, 59, {}), ("hour", 0, 23, {}), ("day", 1, 31, {}),
            ("month", 1, 12, _MONTHS), ("day-of-week", 0, 6, _DAYS))
-_INTERVAL = re.compile(r"^(\d{1,2}):(\d{2}):(\d{2})$")
+# ASCII digits only, as .NET's invariant int.Parse reads them: str.isdigit() and \d also accept "²" or "١".
+_INTERVAL = re.compile(r"^([0-9]{1,2}):([0-9]{2}):([0-9]{2})$")
 _HORIZON = timedelta(days=366 * 5)
 
 
@@ -116,6 +117,6 @@ def _parse_field(expression: str, text: str, name: str, low: int, high: int, nam
 def _number(expression: str, name: str, text: str, names: dict[str, int]) -> int:
     if text in names:
         return names[text]
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise ScheduleError(f"schedule {expression!r}: {name} field has {text!r}, not a number")
     return int(text)

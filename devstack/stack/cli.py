@@ -33,6 +33,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--eventgrid-time-scale", type=float, default=1.0,
                         help="multiplies Event Grid's retry back-off (e.g. 0.01 for fast retries)")
     parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--no-restart", action="store_true",
+                        help="stop the whole stack when one process dies (default: restart it with back-off)")
     return parser.parse_args(argv)
 
 
@@ -58,7 +60,8 @@ def print_summary(console: Console, settings: StackSettings) -> None:
 
 
 def main(argv: list[str]) -> int:
-    """Run the stack in the foreground until Ctrl-C/SIGTERM or until a child dies."""
+    """Run the stack in the foreground until Ctrl-C/SIGTERM, restarting children that die
+    (with ``--no-restart``: until the first child dies, then stop everything and exit 1)."""
     args = parse_args(argv)
     settings = settings_from(args)
     console = Console(highlight=False)
@@ -83,13 +86,17 @@ def main(argv: list[str]) -> int:
         console.print(f"[bold red]devstack up failed:[/] {escape(str(exc))}")
         return 2
     print_summary(console, settings)
-    died = supervisor.first_exit(stop_event=stop)
-    if died is not None:
-        sink("devstack", f"{died.spec.name} exited with code {died.proc.returncode}; stopping the stack")
+    if args.no_restart:
+        died = supervisor.first_exit(stop_event=stop)
+        if died is not None:
+            sink("devstack", f"{died.spec.name} exited with code {died.proc.returncode}; stopping the stack")
+            supervisor.stop()
+            return 1
     else:
-        sink("devstack", "stopping (host first, then the emulators)")
+        supervisor.supervise(stop)  # restarts what dies, as a platform would, until Ctrl-C/SIGTERM
+    sink("devstack", "stopping (host first, then the emulators)")
     supervisor.stop()
-    return 1 if died is not None else 0
+    return 0
 
 
 if __name__ == "__main__":

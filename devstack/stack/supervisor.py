@@ -1,8 +1,6 @@
 """Start the stack's children, merge their logs into one prefixed stream, stop them in order."""
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import logging
 import signal
 import socket
@@ -10,15 +8,16 @@ import subprocess
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import IO
 
+from devstack.stack.restarts import Backoff, RestartPolicy
 from devstack.stack.services import ServiceSpec, child_environment
+from devstack.stack.spawner import Spawner
 
 logger = logging.getLogger(__name__)
 
 LineSink = Callable[[str, str], None]  # (service name, log line)
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 class StackError(RuntimeError):
@@ -43,17 +42,6 @@ def wait_until_listening(host: str, port: int, deadline: float, alive: Callable[
     raise StackError(f"not listening on {host}:{port} in time")
 
 
-def _terminate_with_parent() -> None:
-    """In the child, before exec: ask Linux for SIGTERM when the supervisor dies (even by SIGKILL),
-    so a crashed or killed `devstack up` never leaves emulators holding their ports (prctl(2),
-    PR_SET_PDEATHSIG). Elsewhere this is a no-op and the signal handlers are the only guard."""
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    except (OSError, AttributeError):
-        pass
-
-
 @dataclass
 class Child:
     """A started child process and the thread copying its output."""
@@ -61,14 +49,19 @@ class Child:
     spec: ServiceSpec
     proc: subprocess.Popen[bytes]
     pump: threading.Thread
+    started_at: float = field(default_factory=time.monotonic)
 
 
 class Supervisor:
     """Owns the children of one stack; used by `devstack up` and by the end-to-end tests."""
 
-    def __init__(self, specs: list[ServiceSpec], sink: LineSink, bind: str = "127.0.0.1") -> None:
+    def __init__(self, specs: list[ServiceSpec], sink: LineSink, bind: str = "127.0.0.1",
+                 restart_policy: RestartPolicy | None = None) -> None:
         self.specs, self.sink, self.bind = specs, sink, bind
+        self.restart_policy = restart_policy or RestartPolicy()
         self.children: list[Child] = []
+        self._spawner = Spawner()
+        self._lock = threading.RLock()  # children may be restarted from any thread
 
     def check_ports(self) -> None:
         """Refuse to start when a port is taken or given twice, naming the service and the flag that moves it."""
@@ -100,32 +93,35 @@ class Supervisor:
                     if stop_event is not None and stop_event.is_set():
                         raise StackError("start-up interrupted") from None
                     raise StackError(f"{spec.name} {exc} (see its log lines above)") from None
-                self.sink("devstack", f"{spec.name} is up on port {spec.port}")
+                self.sink("devstack", f"{spec.name} is up on port {spec.port} (pid {child.proc.pid})")
         except BaseException:
             self.stop()
             raise
 
     def restart(self, name: str, env: dict[str, str], timeout: float = 60.0) -> None:
-        """Stop one child and start it again as first specified plus ``env`` (e.g. other app settings)."""
-        index = next(i for i, child in enumerate(self.children) if child.spec.name == name)
-        old = self.children.pop(index)
-        self._terminate(old, timeout=20.0)
-        original = next(spec for spec in self.specs if spec.name == name)
-        spec = replace(original, env={**original.env, **env})
-        child = self._spawn(spec)
-        wait_until_listening(self.bind, spec.port, time.monotonic() + timeout, lambda: child.proc.poll() is None)
-        self.sink("devstack", f"{name} restarted on port {spec.port}")
+        """Stop one child and start it again as first specified plus ``env`` (e.g. other app settings).
 
-    def _spawn(self, spec: ServiceSpec) -> Child:
-        # A new session keeps the terminal's Ctrl-C away from the children: the supervisor stops
-        # them itself, host first, so in-flight invocations still reach the emulators.
-        proc = subprocess.Popen(spec.command(), env=child_environment(spec), stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, start_new_session=True,
-                                preexec_fn=_terminate_with_parent)
+        Safe from any thread: the new child is spawned by the supervisor's own thread (spawner.py)."""
+        with self._lock:
+            index = next(i for i, child in enumerate(self.children) if child.spec.name == name)
+            self._terminate(self.children[index], timeout=20.0)
+            original = next(spec for spec in self.specs if spec.name == name)
+            child = self._spawn(replace(original, env={**original.env, **env}), index)
+        wait_until_listening(self.bind, child.spec.port, time.monotonic() + timeout,
+                             lambda: child.proc.poll() is None)
+        self.sink("devstack", f"{name} restarted on port {child.spec.port} (pid {child.proc.pid})")
+
+    def _spawn(self, spec: ServiceSpec, index: int | None = None) -> Child:
+        """Start ``spec``'s process; it replaces ``children[index]`` (keeping the stop order) or is appended."""
+        proc = self._spawner.popen(spec.command(), child_environment(spec))
         pump = threading.Thread(target=self._pump, args=(spec.name, proc.stdout), daemon=True)
         pump.start()
         child = Child(spec, proc, pump)
-        self.children.append(child)
+        with self._lock:
+            if index is None:
+                self.children.append(child)
+            else:
+                self.children[index] = child
         return child
 
     def _pump(self, name: str, stream: IO[bytes] | None) -> None:
@@ -142,11 +138,21 @@ class Supervisor:
             time.sleep(poll)
         return None
 
+    def supervise(self, stop_event: threading.Event, poll: float = 0.2) -> None:
+        """Until ``stop_event`` is set, restart each child that exits after its back-off (restarts.py),
+        logging why and when; the other children run on undisturbed."""
+        watch = _Watch(self, {spec.name: Backoff(self.restart_policy) for spec in self.specs})
+        while not stop_event.wait(poll):
+            with self._lock:
+                watch.step(time.monotonic())
+
     def stop(self, timeout: float = 20.0) -> None:
         """SIGTERM each child in reverse start order and wait for it; SIGKILL what hangs."""
-        for child in reversed(self.children):
-            self._terminate(child, timeout)
-        self.children.clear()
+        with self._lock:
+            for child in reversed(self.children):
+                self._terminate(child, timeout)
+            self.children.clear()
+        self._spawner.close()  # only now: a child outliving the spawner's thread would get SIGTERM
 
     def _terminate(self, child: Child, timeout: float) -> None:
         if child.proc.poll() is None:
@@ -158,3 +164,38 @@ class Supervisor:
                 child.proc.kill()
                 child.proc.wait(10)
         child.pump.join(5)
+
+
+class _Watch:
+    """One supervisor's restart bookkeeping: which child is waiting out its back-off, which is starting."""
+
+    def __init__(self, supervisor: Supervisor, backoffs: dict[str, Backoff]) -> None:
+        self._supervisor, self._backoffs = supervisor, backoffs
+        self._due: dict[str, float] = {}       # name -> when to start it again
+        self._starting: dict[str, float] = {}  # name -> by when the restarted child must listen
+
+    def step(self, now: float) -> None:
+        """Notice exits, restart what is due, report restarted children once they listen."""
+        sup = self._supervisor
+        for index, child in enumerate(list(sup.children)):
+            name = child.spec.name
+            if name in self._due:
+                if now >= self._due[name]:
+                    del self._due[name]
+                    new = sup._spawn(child.spec, index)
+                    self._starting[name] = now + sup.restart_policy.ready_timeout
+                    sup.sink("devstack", f"{name} restarting (pid {new.proc.pid})")
+            elif child.proc.poll() is not None:
+                self._starting.pop(name, None)
+                delay = self._backoffs[name].after_exit(now - child.started_at)
+                self._due[name] = now + delay
+                sup.sink("devstack", f"{name} exited with code {child.proc.returncode}; "
+                                     f"restarting it in {delay:g}s (the others keep running)")
+            elif name in self._starting and port_in_use(sup.bind, child.spec.port):
+                del self._starting[name]
+                sup.sink("devstack", f"{name} restarted: up on port {child.spec.port} (pid {child.proc.pid})")
+            elif name in self._starting and now > self._starting[name]:
+                del self._starting[name]  # killed, it is seen exiting next step and backs off further
+                sup.sink("devstack", f"{name} not listening on port {child.spec.port} in "
+                                     f"{sup.restart_policy.ready_timeout:g}s; killing it")
+                child.proc.kill()

@@ -65,11 +65,55 @@ def parse_publish(body: bytes, content_type: str, schema: str, topic_name: str) 
 
 
 def _decode_json(body: bytes) -> Any:
-    """Strict RFC 8259 JSON: no NaN/Infinity, which subscribers' JSON parsers would refuse."""
+    """Strict RFC 8259 JSON: no NaN/Infinity and no lone surrogates, which subscribers' parsers would refuse."""
     try:
-        return json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
+        decoded = json.loads(body, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, UnicodeDecodeError, int digit limit
         raise InvalidEvents(f"request body is not valid JSON: {exc}") from None
+    _reject_lone_surrogates(decoded)
+    return decoded
+
+
+def _reject_lone_surrogates(decoded: Any) -> None:
+    """Refuse "\ud800"-style escapes that decode to no Unicode character (RFC 8259 section 8.2).
+
+    JSON allows the escape, but such a string is not Unicode: it cannot be written as UTF-8, which RFC 8259
+    section 8.1 requires of JSON exchanged between systems, and the Cosmos DB emulator and the app refuse
+    it. One C-speed round trip finds out; only then is the tree walked to name the place.
+    """
+    try:
+        json.dumps(decoded, ensure_ascii=False).encode("utf-8")
+    except RecursionError:
+        raise InvalidEvents("request body is not valid JSON: it is nested too deeply") from None
+    except UnicodeEncodeError:
+        raise InvalidEvents(f"request body is not valid JSON text: {_surrogate_path(decoded)} holds a lone "
+                            "UTF-16 surrogate escape (such as \\ud800), which is not a Unicode character "
+                            "(RFC 8259 section 8.2)") from None
+
+
+def _surrogate_path(decoded: Any) -> str:
+    """Where the first string (a member name or a value) holding a lone surrogate is, e.g. events[0].data.x."""
+    stack: list[tuple[str, Any]] = [("events", decoded)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, str) and not _is_unicode(value):
+            return path
+        if isinstance(value, dict):
+            for key, child in reversed(value.items()):
+                if not _is_unicode(key):
+                    return f"a member name in {path}"
+                stack.append((f"{path}.{key}", child))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", child) for i, child in reversed(list(enumerate(value))))
+    return "a string"
+
+
+def _is_unicode(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _reject_constant(name: str) -> Any:

@@ -26,13 +26,22 @@ def authenticate(headers: Mapping[str, str], topic_key: str, request_path: str, 
     key = headers.get(KEY_HEADER)
     token = headers.get(TOKEN_HEADER)
     if key is not None:
-        if not hmac.compare_digest(key.encode(), topic_key.encode()):
+        if not hmac.compare_digest(_utf8(key, KEY_HEADER), topic_key.encode()):
             raise Unauthorized(f"the {KEY_HEADER} header does not match the topic's key")
         return
     if token is not None:
+        _utf8(token, TOKEN_HEADER)
         verify_token(token, topic_key, request_path, now)
         return
     raise Unauthorized(f"the request needs an {KEY_HEADER} or {TOKEN_HEADER} header")
+
+
+def _utf8(value: str, header: str) -> bytes:
+    """The header's bytes; aiohttp keeps bytes that are not UTF-8 as lone surrogates, which no key matches."""
+    try:
+        return value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise Unauthorized(f"the {header} header is not valid UTF-8") from None
 
 
 def verify_token(token: str, topic_key: str, request_path: str, now: datetime) -> None:
@@ -50,7 +59,10 @@ def verify_token(token: str, topic_key: str, request_path: str, now: datetime) -
         raise Unauthorized("the aeg-sas-token signature is not valid for this topic's key")
     if _parse_expiry(unquote(fields["e"])) <= now:
         raise Unauthorized("the aeg-sas-token has expired")
-    resource_path = urlsplit(unquote(fields["r"])).path.rstrip("/").lower()
+    try:
+        resource_path = urlsplit(unquote(fields["r"])).path.rstrip("/").lower()
+    except ValueError as exc:  # e.g. "http://[" (an unterminated IPv6 host)
+        raise Unauthorized(f"the aeg-sas-token resource is not a URL: {exc}") from None
     # The host is not compared: localhost and 127.0.0.1 name the same local endpoint.
     if resource_path != request_path.rstrip("/").lower():
         raise Unauthorized(f"the aeg-sas-token was issued for {resource_path!r}, not {request_path!r}")
