@@ -5,17 +5,25 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from adapters.ports import BatchOperation, Conflict, DocumentContainer
-from contracts.documents import DroneDocument, DroneStatus, EndedMarker, ReservationDocument, ReservationStatus
+from adapters.ports import BatchOperation, Conflict, DocumentContainer, NotFound
+from contracts.documents import (
+    DroneDocument, DroneStatus, EndedMarker, ReservationDocument, ReservationStatus, WaitingRequest,
+)
 
 RESERVATION_EXISTS = 0   # index of the reservation create in the reserve batch (409: already ours, or released)
 DRONE_CHANGED = 1        # index of the drone replace (412: someone else took it first)
-CONFLICT, PRECONDITION_FAILED = 409, 412
+WAITING_GONE = 2         # index of the waiting entry's delete when a waiting request is served (404: served already)
+CONFLICT, PRECONDITION_FAILED, NOT_FOUND = 409, 412, 404
 
 
 def reservation_id(delivery_id: str) -> str:
     """`reservation:{deliveryId}` (DESIGN.md "Ordering races")."""
     return f"reservation:{delivery_id}"
+
+
+def waiting_id(delivery_id: str) -> str:
+    """`waiting:{deliveryId}`: the delivery's place on the waiting list."""
+    return f"waiting:{delivery_id}"
 
 
 class DroneRepository:
@@ -40,11 +48,33 @@ class DroneRepository:
         self._seeded = True
         return created
 
+    def fleet(self) -> list[tuple[DroneDocument, str]]:
+        """Every drone of the fleet with its ETag, whatever its status."""
+        return [(DroneDocument.model_validate(d), d["_etag"]) for d in self._container.query_kind(self.fleet_id, "drone")]
+
     def available(self) -> list[tuple[DroneDocument, str]]:
         """Available drones with their ETags."""
-        docs = self._container.query_kind(self.fleet_id, "drone")
-        drones = [(DroneDocument.model_validate(d), d["_etag"]) for d in docs]
-        return [(d, etag) for d, etag in drones if d.status is DroneStatus.AVAILABLE]
+        return [(d, etag) for d, etag in self.fleet() if d.status is DroneStatus.AVAILABLE]
+
+    def wait(self, waiting: WaitingRequest) -> bool:
+        """Put a request on the waiting list (create-if-absent); False if it was waiting already."""
+        try:
+            self._container.create(waiting.to_json_dict())
+            return True
+        except Conflict:
+            return False
+
+    def waiting(self) -> list[WaitingRequest]:
+        """The waiting list, oldest first."""
+        entries = [WaitingRequest.model_validate(d) for d in self._container.query_kind(self.fleet_id, "waiting")]
+        return sorted(entries, key=lambda w: (w.created_at, w.id))
+
+    def drop_waiting(self, delivery_id: str) -> None:
+        """Take a request off the waiting list (idempotent)."""
+        try:
+            self._container.delete(waiting_id(delivery_id), self.fleet_id)
+        except NotFound:
+            pass
 
     def drone(self, drone_id: str) -> tuple[DroneDocument, str] | None:
         """A drone with its ETag, or None."""
@@ -56,14 +86,19 @@ class DroneRepository:
         raw = self._container.read(reservation_id(delivery_id), self.fleet_id)
         return ReservationDocument.model_validate(raw) if raw else None
 
-    def reserve(self, reservation: ReservationDocument, drone: DroneDocument, etag: str) -> None:
-        """Atomically create the reservation and mark the drone reserved if it is unchanged since read.
-        Raises BatchFailed: index RESERVATION_EXISTS (409) or DRONE_CHANGED (412)."""
+    def reserve(self, reservation: ReservationDocument, drone: DroneDocument, etag: str, *,
+                served: bool = False) -> None:
+        """Atomically create the reservation and mark the drone reserved if it is unchanged since read (and, for a
+        ``served`` waiting request, take it off the waiting list in the same batch).
+        Raises BatchFailed: index RESERVATION_EXISTS (409), DRONE_CHANGED (412) or WAITING_GONE (404)."""
         reserved = drone.model_copy(update={"status": DroneStatus.RESERVED, "reserved_for": reservation.delivery_id})
-        self._container.execute_batch([
+        operations = [
             BatchOperation("create", reservation.id, reservation.to_json_dict()),
             BatchOperation("replace", drone.id, reserved.to_json_dict(), if_match=etag),
-        ], self.fleet_id)
+        ]
+        if served:
+            operations.append(BatchOperation("delete", waiting_id(reservation.delivery_id)))
+        self._container.execute_batch(operations, self.fleet_id)
 
     def release(self, reservation: ReservationDocument, drone: DroneDocument | None, etag: str | None,
                 now: datetime) -> None:

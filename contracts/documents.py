@@ -106,6 +106,20 @@ class ReservationDocument(Contract):
         return self.status is ReservationStatus.RELEASED
 
 
+class WaitingRequest(Contract):
+    """`waiting:{deliveryId}`: a request that found every suitable drone busy. A busy fleet is back-pressure, not
+    failure: the request is served when a drone is released, or given up at ``give_up_at`` (NoDroneAvailable)."""
+
+    id: str
+    kind: Literal["waiting"] = "waiting"
+    fleet_id: str
+    delivery_id: str
+    request: DeliveryRequested
+    traceparent: str | None = None
+    created_at: UtcDateTime
+    give_up_at: UtcDateTime
+
+
 class DeliveryState(StrEnum):
     """The Delivery state machine's states (DESIGN.md state table)."""
 

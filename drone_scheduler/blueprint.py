@@ -6,10 +6,10 @@ import azurefunctions.extensions.bindings.servicebus as servicebus
 
 from adapters.bootstrap import dependencies
 from adapters.settlement import on_contract, process
-from adapters.triggers import SERVICE_BUS_CONNECTION
+from adapters.triggers import RELAY_SCHEDULE, SERVICE_BUS_CONNECTION
 from contracts.names import DELIVERIES_TOPIC, DRONE_SCHEDULER_SUBSCRIPTION
 from drone_scheduler.fleet import FleetConfig
-from drone_scheduler.handlers import handle_drone_message
+from drone_scheduler.handlers import handle_drone_message, serve_waiting
 
 bp = func.Blueprint()
 
@@ -24,4 +24,13 @@ def drone_scheduler_on_deliveries(msg: servicebus.ServiceBusReceivedMessage,
     deps = dependencies()
     fleet = FleetConfig.from_settings(deps.settings)
     process(msg, message_actions, on_contract(lambda message, received: handle_drone_message(
-        message, received, deps.drones, deps.bus, deps.clock, fleet, deps.settings.transient_failure_step)), backoff=deps.backoff)
+        message, received, deps.drones, deps.bus, deps.clock, fleet, deps.settings.transient_failure_step)),
+        backoff=deps.backoff)
+
+
+@bp.function_name("drone_scheduler_waitlist")
+@bp.timer_trigger(arg_name="timer", schedule=RELAY_SCHEDULE, run_on_startup=False, use_monitor=False)
+def drone_scheduler_waitlist(timer: func.TimerRequest) -> None:
+    """Serve requests waiting for a busy fleet, and give up on those that waited too long (NoDroneAvailable)."""
+    deps = dependencies()
+    serve_waiting(deps.drones, deps.bus, deps.clock, FleetConfig.from_settings(deps.settings))

@@ -23,12 +23,21 @@ class FleetConfig:
     base: Location
     speed_kmh: float
     time_scale: float
+    wait_seconds: float = 240.0  # how long a request may wait for a busy fleet before NoDroneAvailable
 
     @classmethod
     def from_settings(cls, settings: Settings) -> FleetConfig:
-        """From FleetSize, FleetBaseLatitude/Longitude, DroneSpeedKmh, FlightTimeScale."""
+        """From FleetSize, FleetBaseLatitude/Longitude, DroneSpeedKmh, FlightTimeScale, ReadinessDeadlineSeconds."""
         return cls(size=settings.fleet_size, speed_kmh=settings.drone_speed_kmh, time_scale=settings.flight_time_scale,
-                   base=Location(latitude=settings.fleet_base_latitude, longitude=settings.fleet_base_longitude))
+                   base=Location(latitude=settings.fleet_base_latitude, longitude=settings.fleet_base_longitude),
+                   wait_seconds=wait_for_a_drone(settings.readiness_deadline_seconds))
+
+
+def wait_for_a_drone(readiness_deadline_seconds: float) -> float:
+    """How long a request waits for a drone to free up: it must give up (NoDroneAvailable) before Delivery's own
+    readiness deadline fires (ReadinessTimeout) — 10 s before it, or half-way for short deadlines, leaving the
+    waiting-list timer (every 5 s) time to report."""
+    return max(readiness_deadline_seconds / 2, readiness_deadline_seconds - 10.0)
 
 
 def seed_fleet(fleet_id: str, size: int, base: Location) -> list[DroneDocument]:

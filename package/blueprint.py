@@ -23,4 +23,5 @@ def package_on_deliveries(msg: servicebus.ServiceBusReceivedMessage,
     deps = dependencies()
     s = deps.settings
     process(msg, message_actions, on_contract(lambda message, received: handle_package_message(
-        message, received, deps.packages, deps.bus, deps.clock, s.max_package_weight_kg, s.transient_failure_step)), backoff=deps.backoff)
+        message, received, deps.packages, deps.bus, deps.clock, s.max_package_weight_kg, s.transient_failure_step)),
+        backoff=deps.backoff)

@@ -14,8 +14,8 @@ from contracts.documents import DroneDocument, DroneStatus, ReservationDocument
 from contracts.messages import DeliveryCancelled, DeliveryFailed, DeliveryShipped, Location, Message, PackageSize
 from contracts.names import DELIVERY_INBOX_QUEUE
 from contracts.reasons import ReasonCode
-from drone_scheduler.fleet import FleetConfig, seed_fleet
-from drone_scheduler.handlers import handle_drone_message
+from drone_scheduler.fleet import FleetConfig, seed_fleet, wait_for_a_drone
+from drone_scheduler.handlers import handle_drone_message, serve_waiting
 from tests.unit.app.support import RacingContainer, T0, package_ready, received, requested
 
 BASE = Location(latitude=47.61, longitude=-122.33)
@@ -104,11 +104,13 @@ def test_concurrent_requests_for_the_last_drone_get_it_once() -> None:
         t.start()
     for t in threads:
         t.join(10)
-    winners = [k for k, o in outcomes.items() if isinstance(o, Complete)]
+    winners = [k for k, o in outcomes.items() if isinstance(o, Complete) and "reserved" in o.note]
     assert len(outcomes) == 8 and len(winners) == 1
     assert worlds[0].drone_docs()["drone-001"].reserved_for == winners[0]
     reservations = [d for d in container.all() if d["kind"] == "reservation"]
     assert [r["deliveryId"] for r in reservations] == winners
+    waiting = sorted(d["deliveryId"] for d in container.all() if d["kind"] == "waiting")
+    assert waiting == sorted(set(outcomes) - set(winners)), "the others wait for the drone: back-pressure"
 
 
 @pytest.mark.parametrize("kind", [DeliveryShipped, DeliveryFailed, DeliveryCancelled])
@@ -198,3 +200,58 @@ def test_compensation_for_a_reservation_created_concurrently_releases_it() -> No
     assert isinstance(outcome, Complete) and "released" in outcome.note
     assert all(d.status is DroneStatus.AVAILABLE for d in world.drone_docs().values())
     assert world.drones.reservation("d1").is_released  # type: ignore[union-attr]
+
+
+def test_a_busy_fleet_is_back_pressure_and_a_released_drone_serves_the_oldest_waiting_request() -> None:
+    world = DroneWorld(size=1)
+    world.handle(requested("d1"))
+    outcome = world.handle(requested("d2"))
+    assert isinstance(outcome, Complete) and "waiting" in outcome.note
+    world.clock.advance(1)
+    world.handle(requested("d3"))
+    assert world.bus.types_to(DELIVERY_INBOX_QUEUE) == ["DroneScheduled"], "no failure for a busy fleet"
+    world.handle(ended(DeliveryShipped, "d1"))  # the release serves the waiting list at once
+    reports = world.bus.to(DELIVERY_INBOX_QUEUE)
+    assert [(m.subject, m.session_id) for m in reports] == [("DroneScheduled", "d1"), ("DroneScheduled", "d2")]
+    assert world.drone_docs()["drone-001"].reserved_for == "d2"
+    assert [d["deliveryId"] for d in world.container.all() if d["kind"] == "waiting"] == ["d3"]
+
+
+def test_a_request_that_waited_too_long_fails_with_no_drone_available() -> None:
+    world = DroneWorld(size=1)
+    world.handle(requested("d1"))
+    world.handle(requested("d2"))
+    assert serve_waiting(world.drones, world.bus, world.clock, world.fleet) == 0, "still busy, not yet given up"
+    world.clock.advance(world.fleet.wait_seconds)
+    serve_waiting(world.drones, world.bus, world.clock, world.fleet)
+    failed = world.bus.to(DELIVERY_INBOX_QUEUE)[-1]
+    assert (failed.subject, failed.session_id) == ("DroneSchedulingFailed", "d2")
+    assert failed.message.reason == ReasonCode.NO_DRONE_AVAILABLE and "busy" in failed.message.detail  # type: ignore[attr-defined]
+    assert [d for d in world.container.all() if d["kind"] == "waiting"] == []
+
+
+def test_a_waiting_request_whose_delivery_ended_is_dropped_unserved() -> None:
+    world = DroneWorld(size=1)
+    world.handle(requested("d1"))
+    world.handle(requested("d2"))
+    world.handle(ended(DeliveryCancelled, "d2"))
+    world.handle(ended(DeliveryShipped, "d1"))
+    assert world.bus.types_to(DELIVERY_INBOX_QUEUE) == ["DroneScheduled"]
+    assert world.drone_docs()["drone-001"].status is DroneStatus.AVAILABLE
+    assert [d for d in world.container.all() if d["kind"] == "waiting"] == []
+
+
+def test_the_waiting_list_is_served_once_however_many_serve_it() -> None:
+    container = InMemoryContainer("/fleetId")
+    first, second = DroneWorld(size=1, container=container), DroneWorld(size=1, container=container)
+    first.handle(requested("d1"))
+    first.handle(requested("d2"))
+    first.handle(ended(DeliveryShipped, "d1"))
+    second.bus = first.bus
+    assert serve_waiting(second.drones, second.bus, second.clock, second.fleet) == 0, "nothing left to serve"
+    assert first.bus.types_to(DELIVERY_INBOX_QUEUE) == ["DroneScheduled", "DroneScheduled"]
+
+
+def test_the_wait_ends_before_deliverys_own_readiness_deadline() -> None:
+    for deadline in (12.0, 30.0, 300.0):
+        assert 0 < wait_for_a_drone(deadline) <= deadline - 5, "the timer (every 5 s) reports before the deadline"

@@ -34,6 +34,7 @@ RELAY = [{"type": "timerTrigger", "name": "timer", "direction": "IN", "schedule"
 EXPECTED: dict[str, list[dict[str, Any]]] = {
     "ingestion_relay": RELAY,
     "delivery_relay": RELAY,
+    "drone_scheduler_waitlist": RELAY,
     "ingest_delivery": _http("POST", "deliveries"),
     "cancel_delivery": _http("DELETE", "deliveries/{deliveryId}"),
     "get_delivery": _http("GET", "deliveries/{deliveryId}"),
