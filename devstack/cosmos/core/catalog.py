@@ -13,7 +13,8 @@ from devstack.cosmos.core.ports import Store
 from devstack.cosmos.core.records import ContainerRecord, DatabaseRecord
 from devstack.cosmos.core.ttl import expiry_time, validate_default_ttl
 
-# What a container reports when the client sets no indexing policy (the service's documented default).
+# What a container reports when the client sets no indexing policy: the service's documented default
+# (https://learn.microsoft.com/azure/cosmos-db/index-policy, "Default indexing policy").
 _DEFAULT_INDEXING_POLICY = {
     "indexingMode": "consistent", "automatic": True,
     "includedPaths": [{"path": "/*"}], "excludedPaths": [{"path": '/"_etag"/?'}],
@@ -129,7 +130,28 @@ def _container_properties(body: Any) -> dict[str, Any]:
         properties.pop("defaultTtl", None)
     else:
         properties["defaultTtl"] = ttl
-    properties.setdefault("indexingPolicy", copy.deepcopy(_DEFAULT_INDEXING_POLICY))
+    properties["indexingPolicy"] = _indexing_policy(body.get("indexingPolicy"))
     properties.setdefault("conflictResolutionPolicy",
                           {"mode": "LastWriterWins", "conflictResolutionPath": "/_ts", "conflictResolutionProcedure": ""})
     return properties
+
+
+def _indexing_policy(value: Any) -> dict[str, Any]:
+    """The policy a container reports: what the client set, with the service's defaults for the rest.
+
+    The service fills in what a policy leaves out (the SDK sends ``{}`` for ``indexing_policy={}``),
+    so readers can rely on ``indexingMode``; with indexing mode ``none`` there are no paths.
+    """
+    if value is None:
+        return copy.deepcopy(_DEFAULT_INDEXING_POLICY)
+    if not isinstance(value, dict):
+        raise BadRequest("indexingPolicy must be a JSON object such as {\"indexingMode\": \"consistent\"}")
+    policy = copy.deepcopy(value)
+    mode = policy.setdefault("indexingMode", "consistent")
+    if not isinstance(mode, str) or mode.lower() not in ("consistent", "lazy", "none"):
+        raise BadRequest(f"indexingMode {mode!r} is not one of consistent, lazy, none")
+    indexed = mode.lower() != "none"
+    policy.setdefault("automatic", indexed)
+    for key in ("includedPaths", "excludedPaths"):
+        policy.setdefault(key, copy.deepcopy(_DEFAULT_INDEXING_POLICY[key]) if indexed else [])
+    return policy

@@ -8,16 +8,21 @@ Deletes (and TTL expiry) do not appear, as in latest-version mode.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
 from devstack.cosmos.core.clock import Clock
+from devstack.cosmos.core.documents import PAGE_CONTENT_BYTES
 from devstack.cosmos.core.errors import BadRequest
 from devstack.cosmos.core.ports import Store
 from devstack.cosmos.core.records import ContainerRecord, Scope
 
 DEFAULT_PAGE = 100
+#: An LSN continuation: ASCII digits (str.isdigit also accepts '²', which int() refuses), at most the
+#: 19 of a 64-bit LSN, so int() never meets its 4,300-digit limit.
+_LSN = re.compile(r"[0-9]{1,19}")
 
 
 @dataclass(frozen=True)
@@ -35,8 +40,9 @@ def lsn_etag(lsn: int) -> str:
 
 def _parse_etag(value: str) -> int:
     text = value.strip().strip('"')
-    if not text.isdigit():
-        raise BadRequest(f"change feed continuation {value!r} is not one this emulator issued")
+    if not _LSN.fullmatch(text):
+        raise BadRequest(f"change feed continuation (If-None-Match) {value[:40]!r} is not one this emulator "
+                         "issued")
     return int(text)
 
 
@@ -49,16 +55,23 @@ def read_changes(store: Store, clock: Clock, container: ContainerRecord, if_none
     since = _parse_time(if_modified_since) if if_modified_since and not if_none_match else None
     limit = max_items if max_items and max_items > 0 else DEFAULT_PAGE
     documents: list[str] = []
+    size = 0
     while len(documents) < limit:
         batch = store.changes_after(container.rid, after, scope, clock.now(), limit)
         if not batch:
             break
         for item in batch:
-            after = item.lsn
             if since is None or json.loads(item.body).get("_ts", 0) >= since:
+                cost = len(item.body.encode("utf-8")) + 1  # with its comma
+                if documents and size + cost > PAGE_CONTENT_BYTES:
+                    # The documented 4 MB response limit: the page ends before this item, which the
+                    # returned etag (the LSN of the last item sent) leads the next page to.
+                    return ChangePage(documents, lsn_etag(after))
                 documents.append(item.body)
-                if len(documents) == limit:
-                    break
+                size += cost
+            after = item.lsn
+            if len(documents) == limit:
+                break
     return ChangePage(documents, lsn_etag(after))
 
 

@@ -10,6 +10,12 @@ from devstack.cosmos.core.errors import BadRequest, TooLarge
 
 #: Documented limit: an item is at most 2 MB.
 MAX_ITEM_BYTES = 2 * 1024 * 1024
+#: Documented limit: a response (one page of a query or feed) is at most 4 MB.
+MAX_RESPONSE_BYTES = 4 * 1024 * 1024
+#: Room a feed page keeps for its envelope, ``{"_rid": ..., "Documents": [...], "_count": n}``.
+FEED_ENVELOPE_BYTES = 1024
+#: What the documents of one page may take, each counted with the comma that separates it.
+PAGE_CONTENT_BYTES = MAX_RESPONSE_BYTES - FEED_ENVELOPE_BYTES
 #: Documented limit: objects and arrays nest at most 128 levels deep.
 MAX_DEPTH = 128
 #: Digits of the largest double (about 1.8e308): a longer integer literal cannot be in range.

@@ -46,7 +46,12 @@ class PartitionKeyDefinition:
         if len(value["paths"]) > 3:
             raise BadRequest("a hierarchical partition key has at most 3 paths")
         paths = tuple(_split_path(p) for p in value["paths"])
-        raw = {"paths": list(value["paths"]), "kind": kind, "version": int(value.get("version", 2))}
+        # REST "Create a collection": version 1 or 2 (the hash function); null counts as not given.
+        version = value.get("version")
+        version = 2 if version is None else version
+        if isinstance(version, bool) or not isinstance(version, (int, float)) or version not in (1, 2):
+            raise BadRequest(f"partitionKey version {version!r} is not supported; use 1 or 2")
+        raw = {"paths": list(value["paths"]), "kind": kind, "version": int(version)}
         return cls(paths, raw)
 
     def extract(self, document: dict[str, Any]) -> list[Any]:

@@ -6,6 +6,7 @@ most 10 operations; the id, the partition key paths and system properties cannot
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 from devstack.cosmos.core.documents import in_double_range
@@ -13,6 +14,7 @@ from devstack.cosmos.core.errors import BadRequest
 from devstack.cosmos.core.partition_keys import PartitionKeyDefinition
 
 MAX_OPERATIONS = 10
+_ARRAY_INDEX = re.compile(r"[0-9]{1,9}")
 _SYSTEM_PROPERTIES = {"id", "_rid", "_self", "_etag", "_ts", "_attachments"}
 
 
@@ -95,7 +97,13 @@ def _parent(document: Any, path: list[str]) -> Any:
 
 
 def _index(segment: str, upper: int) -> int | None:
-    if segment.isdigit() and int(segment) <= upper:
+    """The array index a path segment names if it is at most ``upper``, else None.
+
+    RFC 6901 §4 allows only ASCII digits in an index; str.isdigit would also pass '²' (which int()
+    refuses) or '٣' (which int() reads as 3), and more than 4,300 digits make int() raise. No array
+    in a 2 MB item has more than 9 digits' worth of elements.
+    """
+    if _ARRAY_INDEX.fullmatch(segment) and int(segment) <= upper:
         return int(segment)
     return None
 

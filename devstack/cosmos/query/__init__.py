@@ -6,8 +6,8 @@ it over documents. Supported grammar and semantics: docs/cosmos-query.md.
 from __future__ import annotations
 
 from .errors import QueryError
-from .executor import execute_query
+from .executor import execute_query, iterate_query
 from .nodes import Query
 from .parser import parse_query
 
-__all__ = ["Query", "QueryError", "execute_query", "parse_query"]
+__all__ = ["Query", "QueryError", "execute_query", "iterate_query", "parse_query"]

@@ -3,14 +3,17 @@
 Every identifier must be the FROM alias; aggregates may appear only in the projection; with GROUP
 BY (or an aggregate) the projection may use the alias only inside an aggregate or inside an
 expression that is grouped on (https://learn.microsoft.com/azure/cosmos-db/nosql/query/group-by).
+A constant LIKE pattern that cannot be compiled (like.py) is reported here too.
 """
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TypeGuard
 
 from .errors import QueryError, unsupported
 from .functions import AGGREGATES
-from .nodes import Call, Expr, Ident, Member, Query, SelectItem, children, walk
+from .like import LikePatternError, compile_like
+from .nodes import Call, Expr, Ident, Like, Literal, Member, Query, SelectItem, children, walk
 
 
 def check_query(query: Query) -> None:
@@ -18,6 +21,7 @@ def check_query(query: Query) -> None:
     if query.select_star and query.source is None:
         raise QueryError("'SELECT *' is not valid if FROM clause is omitted", query.select_pos)
     _check_scope(query)
+    _check_like_patterns(query)
     _check_aggregate_placement(query)
     if is_grouped(query):
         _check_grouping(query)
@@ -60,6 +64,25 @@ def _check_scope(query: Query) -> None:
         for node in walk(expr):
             if isinstance(node, Ident) and node.name != alias:
                 raise QueryError(f"identifier '{node.name}' could not be resolved", node.pos)
+
+
+def _check_like_patterns(query: Query) -> None:
+    """A constant LIKE pattern that cannot be compiled is reported before any document is read."""
+    for expr in query.expressions():
+        for node in walk(expr):
+            if not isinstance(node, Like) or not _is_string(node.pattern):
+                continue
+            if node.escape is not None and not (_is_string(node.escape) and len(node.escape.value) == 1):
+                continue  # an escape known only per row, or one that makes LIKE undefined
+            escape = node.escape.value if node.escape is not None else None
+            try:
+                compile_like(node.pattern.value, escape)
+            except LikePatternError as error:
+                raise QueryError(str(error), node.pattern.pos) from None
+
+
+def _is_string(expr: Expr | None) -> TypeGuard[Literal]:
+    return isinstance(expr, Literal) and isinstance(expr.value, str)
 
 
 def _aggregates_in(expr: Expr) -> list[Call]:

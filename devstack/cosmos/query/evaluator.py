@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .aggregates import aggregate
-from .functions import AGGREGATES, call
-from .like import like_regex
+from .errors import QueryError
+from .functions import AGGREGATES, BUILDERS, call
+from .like import LikePatternError, compile_like
+from .limits import Budget, check_string_length
 from .nodes import (
     ArrayLit, Between, Binary, Call, Expr, Ident, Index, InList, Like, Literal, Member, ObjectLit,
     Param, Ternary, Unary,
@@ -45,10 +47,11 @@ COMPARISONS: dict[str, Callable[[int], bool]] = {
 
 
 class Evaluator:
-    """Evaluates expressions with a fixed set of query parameters."""
+    """Evaluates expressions with a fixed set of query parameters, within one query's Budget."""
 
-    def __init__(self, parameters: Mapping[str, Any]) -> None:
+    def __init__(self, parameters: Mapping[str, Any], budget: Budget | None = None) -> None:
         self.parameters = parameters
+        self.budget = budget if budget is not None else Budget()
         self._dispatch: dict[type, Callable[[Any, Scope], Any]] = {
             Literal: lambda node, scope: node.value,
             Param: lambda node, scope: self.parameters[node.name],
@@ -118,7 +121,7 @@ class Evaluator:
             order = compare(left, right)
             return UNDEFINED if order is None else COMPARISONS[op](order)
         if op == "||":
-            return left + right if isinstance(left, str) and isinstance(right, str) else UNDEFINED
+            return self._concatenate(left, right, node)
         return _arithmetic(op, left, right)
 
     def _logical(self, node: Binary, scope: Scope) -> Any:
@@ -161,10 +164,32 @@ class Evaluator:
             return UNDEFINED
         if escape is not None and not (isinstance(escape, str) and len(escape) == 1):
             return UNDEFINED
-        return (like_regex(pattern, escape).fullmatch(value) is not None) != node.negated
+        try:
+            matcher = compile_like(pattern, escape)
+        except LikePatternError as error:
+            raise QueryError(str(error), node.pattern.pos) from None
+        return matcher.matches(value) != node.negated
+
+    def _concatenate(self, left: Any, right: Any, node: Binary) -> Any:
+        if not isinstance(left, str) or not isinstance(right, str):
+            return UNDEFINED
+        try:
+            check_string_length(len(left) + len(right), "'||'")
+        except QueryError as error:
+            raise QueryError(error.message, node.pos) from None
+        self.budget.charge(len(left) + len(right))
+        return left + right
 
     def _call(self, node: Call, scope: Scope) -> Any:
-        return call(node.name, [self.eval(arg, scope) for arg in node.args])
+        try:
+            result = call(node.name, [self.eval(arg, scope) for arg in node.args])
+        except QueryError as error:
+            if error.position is not None:
+                raise
+            raise QueryError(error.message, node.pos) from None  # a limit of limits.py, at this call
+        if node.name in BUILDERS and isinstance(result, (str, list)):
+            self.budget.charge(len(result))
+        return result
 
     def _array(self, node: ArrayLit, scope: Scope) -> Any:
         # Undefined elements are left out of a constructed array, as properties are of an object.

@@ -4,15 +4,18 @@ OFFSET/LIMIT and TOP, in the logical order Cosmos DB documents for them
 """
 from __future__ import annotations
 
+import itertools
 import math
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from .analysis import is_grouped, output_names
 from .errors import QueryError
 from .evaluator import Evaluator, Group, Row, Scope
-from .nodes import Expr, FromClause, Literal, Param, Query, walk
-from .values import UNDEFINED, canonical, is_number, sort_key
+from .limits import Budget, check_value_size
+from .nodes import Expr, FromClause, Ident, Literal, Param, Query, walk
+from .values import RANK_ARRAY, UNDEFINED, canonical, is_number, sort_key
 
 
 def execute_query(query: Query, documents: Iterable[dict], parameters: Mapping[str, Any]) -> list[Any]:
@@ -21,17 +24,24 @@ def execute_query(query: Query, documents: Iterable[dict], parameters: Mapping[s
     ``parameters`` maps names including the '@' to JSON values; a parameter the query uses but
     that is not given raises QueryError (before any document is read).
     """
+    return list(iterate_query(query, documents, parameters))
+
+
+def iterate_query(query: Query, documents: Iterable[dict], parameters: Mapping[str, Any],
+                  budget: Budget | None = None) -> Iterator[Any]:
+    """The results of ``execute_query`` one at a time: each is projected only when it is asked for,
+    so a caller that stops early (a full cursor) never builds the rest. Limits: limits.py."""
     _check_parameters(query, parameters)
-    evaluator = Evaluator(parameters)
+    evaluator = Evaluator(parameters, budget)
     try:
-        return _run(query, evaluator, documents)
+        yield from _run(query, evaluator, documents)
     except (ArithmeticError, RecursionError) as error:
         # Only reachable with pathological documents (numbers beyond doubles, nesting near
         # Python's recursion limit); report it as a query failure rather than crash the server.
         raise QueryError(f"query evaluation failed: {error}") from error
 
 
-def _run(query: Query, evaluator: Evaluator, documents: Iterable[dict]) -> list[Any]:
+def _run(query: Query, evaluator: Evaluator, documents: Iterable[dict]) -> Iterator[Any]:
     rows = [row for row in _rows(query.source, documents) if _keep(query, evaluator, row)]
     if is_grouped(query):
         scopes: list[Scope] = list(_groups(query, evaluator, rows))
@@ -39,7 +49,7 @@ def _run(query: Query, evaluator: Evaluator, documents: Iterable[dict]) -> list[
         scopes = list(_sorted(query, evaluator, rows))
     results = _project(query, evaluator, scopes)
     if query.distinct:
-        results = _distinct(results)
+        results = _distinct(results, evaluator)
     return _page(query, evaluator, results)
 
 
@@ -91,6 +101,7 @@ def _groups(query: Query, evaluator: Evaluator, rows: list[Row]) -> Iterator[Gro
     for row in rows:
         values = tuple(evaluator.eval(key, row) for key in query.group_by)
         identity = tuple(canonical(value) for value in values)
+        evaluator.budget.charge(sum(len(text) for text in identity))
         groups.setdefault(identity, Group(query.group_by, values, [])).rows.append(row)
     yield from groups.values()
 
@@ -99,45 +110,63 @@ def _sorted(query: Query, evaluator: Evaluator, rows: list[Row]) -> list[Row]:
     """Rows in ORDER BY order: values of different types order by type, none is dropped."""
     if not query.order_by:
         return rows
-    keyed = [([sort_key(evaluator.eval(key.expr, row)) for key in query.order_by], row) for row in rows]
+    keyed = [([_charged(sort_key(evaluator.eval(key.expr, row)), evaluator) for key in query.order_by], row)
+             for row in rows]
     # Stable sorts from the last key to the first give a multi-key sort with mixed directions.
     for position in reversed(range(len(query.order_by))):
         keyed.sort(key=lambda pair: pair[0][position], reverse=query.order_by[position].descending)
     return [row for _, row in keyed]
 
 
-def _project(query: Query, evaluator: Evaluator, scopes: list[Scope]) -> list[Any]:
+def _charged(key: tuple[int, Any], evaluator: Evaluator) -> tuple[int, Any]:
+    """A sort key; an array's or object's key is its canonical text, which counts as built."""
+    if isinstance(key[1], str) and key[0] >= RANK_ARRAY:
+        evaluator.budget.charge(len(key[1]))
+    return key
+
+
+def _project(query: Query, evaluator: Evaluator, scopes: list[Scope]) -> Iterator[Any]:
     if query.select_star:
-        return [next(iter(scope.bindings.values())) for scope in scopes if isinstance(scope, Row)]
+        # Rows are stored documents, which are within the item limit already.
+        yield from (next(iter(scope.bindings.values())) for scope in scopes if isinstance(scope, Row))
+        return
     if query.select_value is not None:
-        values = (evaluator.eval(query.select_value, scope) for scope in scopes)
-        return [value for value in values if value is not UNDEFINED]
+        trusted = isinstance(query.select_value, Ident)  # SELECT VALUE c: a stored document as well
+        for scope in scopes:
+            value = evaluator.eval(query.select_value, scope)
+            if value is not UNDEFINED:
+                yield value if trusted else _checked(value)
+        return
     names = output_names(query.items)
-    results = []
     for scope in scopes:
         built = {name: evaluator.eval(item.expr, scope) for name, item in zip(names, query.items)}
         # A projected undefined value leaves the property out; the row itself stays.
-        results.append({name: value for name, value in built.items() if value is not UNDEFINED})
-    return results
+        yield _checked({name: value for name, value in built.items() if value is not UNDEFINED})
 
 
-def _distinct(results: list[Any]) -> list[Any]:
+def _checked(value: Any) -> Any:
+    check_value_size(value, "a query result")
+    return value
+
+
+def _distinct(results: Iterable[Any], evaluator: Evaluator) -> Iterator[Any]:
     seen: set[str] = set()
-    unique = []
     for value in results:
         identity = canonical(value)
         if identity not in seen:
+            evaluator.budget.charge(len(identity))
             seen.add(identity)
-            unique.append(value)
-    return unique
+            yield value
 
 
-def _page(query: Query, evaluator: Evaluator, results: list[Any]) -> list[Any]:
+def _page(query: Query, evaluator: Evaluator, results: Iterator[Any]) -> Iterator[Any]:
+    # islice takes counts up to sys.maxsize; a larger one (1e300 is a valid count) means "all".
     if query.offset is not None and query.limit is not None:
-        start = _count(query.offset, "OFFSET", evaluator)
-        results = results[start:start + _count(query.limit, "LIMIT", evaluator)]
+        start = min(_count(query.offset, "OFFSET", evaluator), sys.maxsize)
+        stop = min(start + _count(query.limit, "LIMIT", evaluator), sys.maxsize)
+        results = itertools.islice(results, start, stop)
     if query.top is not None:
-        results = results[:_count(query.top, "TOP", evaluator)]
+        results = itertools.islice(results, min(_count(query.top, "TOP", evaluator), sys.maxsize))
     return results
 
 

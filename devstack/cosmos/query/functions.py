@@ -12,7 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .errors import QueryError
+from .limits import MAX_STRING_LENGTH, check_array_length, check_string_length, json_size
 from .values import UNDEFINED, is_number, number_result, same_json, type_rank, RANK_OBJECT
+
+#: Functions whose result is a new string or array, bounded by limits.py and charged to the query's budget.
+BUILDERS = frozenset({"LOWER", "UPPER", "CONCAT", "REPLACE", "TOSTRING", "ARRAY_CONCAT"})
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,24 @@ def _string_map(transform: Callable[[str], Any]) -> Callable[[Any], Any]:
     return lambda text: transform(text) if isinstance(text, str) else UNDEFINED
 
 
+def _change_case(name: str, transform: Callable[[str], str]) -> Callable[[Any], Any]:
+    """LOWER/UPPER: a case mapping can lengthen a string (up to 3 times: 'ﬃ' -> 'FFI'), so check after."""
+
+    def run(text: Any) -> Any:
+        if not isinstance(text, str):
+            return UNDEFINED
+        result = transform(text)
+        check_string_length(len(result), name)
+        return result
+
+    return run
+
+
 def _concat(*parts: Any) -> Any:
-    return "".join(parts) if _strings(*parts) else UNDEFINED
+    if not _strings(*parts):
+        return UNDEFINED
+    check_string_length(sum(len(part) for part in parts), "CONCAT")
+    return "".join(parts)
 
 
 def _integer(value: Any) -> int | None:
@@ -94,7 +115,11 @@ def _right(text: Any, length: Any) -> Any:
 def _replace(text: Any, old: Any, new: Any) -> Any:
     if not _strings(text, old, new):
         return UNDEFINED
-    return text.replace(old, new) if old else text
+    if not old:
+        return text
+    # Known before building it: every occurrence of ``old`` grows the text by len(new) - len(old).
+    check_string_length(len(text) + text.count(old) * (len(new) - len(old)), "REPLACE")
+    return text.replace(old, new)
 
 
 def _to_string(value: Any) -> Any:
@@ -106,7 +131,13 @@ def _to_string(value: Any) -> Any:
     shown = number_result(value) if is_number(value) else value
     if shown is UNDEFINED:  # NaN or infinity: not a JSON number
         return UNDEFINED
-    return json.dumps(shown, separators=(",", ":"), ensure_ascii=False)
+    # Measured first: a value that shares sub-values ([c, c, ...]) can have a far larger text.
+    if json_size(shown, MAX_STRING_LENGTH) > MAX_STRING_LENGTH:
+        raise QueryError(f"TOSTRING would build a string of more than {MAX_STRING_LENGTH:,} characters; a string "
+                         "is limited to that (the 2 MB item limit)")
+    text = json.dumps(shown, separators=(",", ":"), ensure_ascii=False)
+    check_string_length(len(text), "TOSTRING")  # escapes may have lengthened it
+    return text
 
 
 def _array_contains(array: Any, item: Any, partial: Any = UNDEFINED) -> Any:
@@ -138,6 +169,7 @@ def _array_slice(array: Any, start: Any, length: Any = UNDEFINED) -> Any:
 def _array_concat(*arrays: Any) -> Any:
     if not all(isinstance(array, list) for array in arrays):
         return UNDEFINED
+    check_array_length(sum(len(array) for array in arrays), "ARRAY_CONCAT")
     return [item for array in arrays for item in array]
 
 
@@ -166,8 +198,8 @@ FUNCTIONS: dict[str, Function] = {
     "STARTSWITH": Function(2, 3, _string_test(lambda text, prefix: text.startswith(prefix))),
     "ENDSWITH": Function(2, 3, _string_test(lambda text, suffix: text.endswith(suffix))),
     "CONTAINS": Function(2, 3, _string_test(lambda text, sub: sub in text)),
-    "LOWER": Function(1, 1, _string_map(str.lower)),
-    "UPPER": Function(1, 1, _string_map(str.upper)),
+    "LOWER": Function(1, 1, _change_case("LOWER", str.lower)),
+    "UPPER": Function(1, 1, _change_case("UPPER", str.upper)),
     "LENGTH": Function(1, 1, _string_map(len)),
     "TRIM": Function(1, 1, _string_map(str.strip)),
     "LTRIM": Function(1, 1, _string_map(str.lstrip)),

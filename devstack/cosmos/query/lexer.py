@@ -65,6 +65,11 @@ class Token:
         return self.kind is Kind.KEYWORD and self.value in words
 
 
+def _is_digit(char: str) -> bool:
+    # ASCII only, as in JSON numbers: str.isdigit also accepts '²' or '٣', which float() refuses or reads.
+    return "0" <= char <= "9"
+
+
 def tokenize(text: str) -> list[Token]:
     """Split query text into tokens, ending with an EOF token."""
     return list(_Scanner(text).tokens())
@@ -96,7 +101,7 @@ class _Scanner:
 
     def _next(self) -> Token:
         char = self.text[self.pos]
-        if char.isdigit():
+        if _is_digit(char):
             return self._number()
         if char in "'\"":
             return self._string(char)
@@ -134,18 +139,18 @@ class _Scanner:
 
     def _number(self) -> Token:
         start = self.pos
-        end = self._scan_while(start, str.isdigit)
+        end = self._scan_while(start, _is_digit)
         is_float = False
-        if end + 1 < len(self.text) and self.text[end] == "." and self.text[end + 1].isdigit():
-            end = self._scan_while(end + 1, str.isdigit)
+        if end + 1 < len(self.text) and self.text[end] == "." and _is_digit(self.text[end + 1]):
+            end = self._scan_while(end + 1, _is_digit)
             is_float = True
         if end < len(self.text) and self.text[end] in "eE":
             exp = end + 1
             if exp < len(self.text) and self.text[exp] in "+-":
                 exp += 1
-            if exp >= len(self.text) or not self.text[exp].isdigit():
+            if exp >= len(self.text) or not _is_digit(self.text[exp]):
                 raise QueryError("malformed number exponent", end)
-            end = self._scan_while(exp, str.isdigit)
+            end = self._scan_while(exp, _is_digit)
             is_float = True
         if end < len(self.text) and (self.text[end].isalpha() or self.text[end] == "_"):
             raise QueryError("malformed number", start)

@@ -13,6 +13,8 @@ import json
 import math
 from typing import Any
 
+from .limits import check_value_size
+
 
 class _Undefined:
     """The single ``undefined`` value; never appears in a query result."""
@@ -60,14 +62,33 @@ def type_rank(value: Any) -> int:
 
 
 def same_json(left: Any, right: Any) -> bool:
-    """Deep JSON equality that, unlike Python's ==, keeps true and 1 apart."""
-    if type_rank(left) != type_rank(right):
-        return False
-    if isinstance(left, list):
-        return len(left) == len(right) and all(same_json(a, b) for a, b in zip(left, right))
-    if isinstance(left, dict):
-        return left.keys() == right.keys() and all(same_json(left[k], right[k]) for k in left)
-    return bool(left == right)
+    """Deep JSON equality that, unlike Python's ==, keeps true and 1 apart.
+
+    Iterative, and each pair of arrays or objects is compared once: values a query builds share
+    sub-values (``[c.a, c.a, ...]``), and comparing them as trees could take exponential time.
+    """
+    compared: set[tuple[int, int]] = set()
+    pending = [(left, right)]
+    while pending:
+        a, b = pending.pop()
+        if type_rank(a) != type_rank(b):
+            return False
+        if isinstance(a, (list, dict)):
+            if a is b or (id(a), id(b)) in compared:
+                continue
+            # Marked before its parts are compared: should they differ, the whole answer is False anyway.
+            compared.add((id(a), id(b)))
+            if isinstance(a, list):
+                if len(a) != len(b):
+                    return False
+                pending.extend(zip(a, b))
+            else:
+                if a.keys() != b.keys():
+                    return False
+                pending.extend((a[key], b[key]) for key in a)
+        elif a != b:
+            return False
+    return True
 
 
 def equals(left: Any, right: Any) -> Any:
@@ -95,6 +116,7 @@ def canonical(value: Any) -> str:
     """
     if value is UNDEFINED:
         return "U"
+    check_value_size(value, "a grouped, sorted or DISTINCT value")
     return json.dumps(_normalise(value), sort_keys=True, separators=(",", ":"))
 
 

@@ -22,7 +22,7 @@ from devstack.servicebus.core.sql_filter_ast import (
     Not,
     Property,
 )
-from devstack.servicebus.core.sql_filter_like import LikePatternError, like_regex
+from devstack.servicebus.core.sql_filter_like import LikePatternError, like_matcher
 from devstack.servicebus.core.sql_filter_values import (
     EvaluationError,
     arithmetic,
@@ -119,7 +119,7 @@ class Evaluator:
         if escape is not None and (not isinstance(escape, str) or len(escape) != 1):
             raise EvaluationError("ESCAPE must be a string of length 1")
         try:
-            matched = like_regex(pattern, escape).fullmatch(value) is not None
+            matched = like_matcher(pattern, escape).matches(value)
         except LikePatternError as error:
             raise EvaluationError(str(error)) from error
         return not matched if node.negated else matched

@@ -27,7 +27,7 @@ from devstack.servicebus.core.sql_filter_ast import (
 )
 from devstack.servicebus.core.sql_filter_errors import SqlFilterError
 from devstack.servicebus.core.sql_filter_lexer import INT64_MAX, INT64_MIN, Kind, Token, tokenize
-from devstack.servicebus.core.sql_filter_like import LikePatternError, like_regex
+from devstack.servicebus.core.sql_filter_like import LikePatternError, like_matcher
 
 # Broker properties a filter may name as sys.<Name> (BrokeredMessage's public properties, which
 # the docs point to). Names are case-insensitive; the canonical spelling is what the broker passes.
@@ -294,7 +294,7 @@ def _check_constant_pattern(pattern: Expression, escape: Expression | None) -> N
         raise SqlFilterError("LIKE pattern must be a string", pattern.position)
     escape_char = escape.value if isinstance(escape, Literal) else None
     try:
-        like_regex(pattern.value, escape_char)
+        like_matcher(pattern.value, escape_char)
     except LikePatternError as error:
         raise SqlFilterError(str(error), pattern.position) from error
 

@@ -10,11 +10,15 @@ import datetime as dt
 import decimal
 import json
 import random
+import re
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from devstack.servicebus.core.sql_filter import (
     FilterOutcome,
@@ -264,3 +268,52 @@ def test_random_well_formed_filters_evaluate_consistently() -> None:
             # A filter and its negation can never both match; errors never match.
             assert not (outcome.matched and opposite.matched), expression
             assert not (outcome.error and outcome.matched), expression
+
+
+# --- LIKE: linear-time matching (devstack/like.py) --------------------------------------------------
+
+def test_backtracking_like_probe_answers_at_once() -> None:
+    # The probe from the "devstack survives hostile input" issue: seconds with the regex translation.
+    compiled = compile_sql_filter("p LIKE '%a%a%a%a%a%a%a%a%a%a%b'")
+    started = time.perf_counter()
+    assert compiled.matches({}, {"p": "a" * 36}) is False
+    assert compiled.matches({}, {"p": "a" * 36 + "b"}) is True
+    assert compiled.matches({}, {"p": "a" * 100_000}) is False
+    # Generous bound: it only guards against exponential blow-up (microseconds are expected).
+    assert time.perf_counter() - started < 1.0
+
+
+def test_like_pattern_from_a_property_is_matched_in_linear_time_too() -> None:
+    compiled = compile_sql_filter("p LIKE q")
+    started = time.perf_counter()
+    assert compiled.matches({}, {"p": "a" * 50_000, "q": "%a" * 300 + "%b"}) is False
+    assert time.perf_counter() - started < 1.0
+
+
+def _reference_like(pattern: str, escape: str | None) -> re.Pattern[str] | None:
+    """The documented rules as a backtracking regular expression; None when the pattern is refused."""
+    parts, index = [], 0
+    while index < len(pattern):
+        char = pattern[index]
+        if escape is not None and char == escape:
+            if index + 1 == len(pattern):
+                return None
+            parts.append(re.escape(pattern[index + 1]))
+            index += 2
+            continue
+        parts.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
+        index += 1
+    return re.compile("".join(parts), re.DOTALL)
+
+
+@settings(max_examples=500, deadline=None)
+@given(pattern=st.text("ab%_!", max_size=10), value=st.text("ab%_!\n", max_size=10),
+       escape=st.sampled_from([None, "!", "%", "_"]))
+def test_like_agrees_with_a_regular_expression(pattern: str, value: str, escape: str | None) -> None:
+    reference = _reference_like(pattern, escape)
+    compiled = compile_sql_filter("p LIKE q" + (" ESCAPE e" if escape else ""))
+    outcome = compiled.evaluate({}, {"p": value, "q": pattern, **({"e": escape} if escape else {})})
+    if reference is None:
+        assert outcome.matched is False and "escape" in (outcome.error or "")
+        return
+    assert outcome == FilterOutcome(reference.fullmatch(value) is not None)
