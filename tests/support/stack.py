@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import json
+import signal
+import subprocess
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -63,12 +65,42 @@ class RunningStack:
         """Run the host again with these app settings added (e.g. `AzureWebJobs.<fn>.Disabled`)."""
         self.supervisor.restart("host", settings)
 
+    def kill(self, name: str) -> None:
+        """SIGKILL one child (``servicebus``, ``cosmos``, ``eventgrid`` or ``host``): no chance to clean up."""
+        self._child(name).proc.send_signal(signal.SIGKILL)
+        self._child(name).proc.wait(10)
+
+    def stop_service(self, name: str, timeout: float = 20.0) -> None:
+        """SIGTERM one child and wait for it to exit (SIGKILL if it hangs); it stays down until started."""
+        proc = self._child(name).proc
+        proc.send_signal(signal.SIGTERM)
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+    def start_service(self, name: str, timeout: float = 60.0) -> None:
+        """Start a stopped or killed child again, on the same port and data folder, and wait until it listens.
+
+        Call it from a thread that outlives the child (the fault harness uses the test's main thread): a
+        supervisor that spawns with PR_SET_PDEATHSIG from the calling thread has Linux SIGTERM the child when
+        that *thread* ends, not only the process."""
+        self.supervisor.restart(name, {}, timeout=timeout)
+
+    def pid(self, name: str) -> int:
+        """The process id of one child (changes on every restart)."""
+        return self._child(name).proc.pid
+
+    def _child(self, name: str) -> Any:
+        return next(child for child in self.supervisor.children if child.spec.name == name)
+
     def log_tail(self, lines: int = 80) -> str:
         """The end of the merged stack log, for failure messages."""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
 
 
-def e2e_settings(data_dir: Path, **overrides: str) -> StackSettings:
+def e2e_settings(data_dir: Path, servicebus_config: Path | None = None, **overrides: str) -> StackSettings:
     """This app on free ports with times scaled down (flights of a second or two, fast retries)."""
     ports = Ports(servicebus=free_port(), cosmos=free_port(), eventgrid=free_port(), host=free_port())
     app_settings = {**local_values(REPO_ROOT), "FlightTimeScale": "0.002", "ReadinessDeadlineSeconds": "12",
@@ -80,14 +112,17 @@ def e2e_settings(data_dir: Path, **overrides: str) -> StackSettings:
                     "AzureFunctionsJobHost__extensions__serviceBus__sessionIdleTimeout": "00:00:01",
                     **overrides}
     return StackSettings(app_dir=REPO_ROOT, data_dir=data_dir, ports=ports, eventgrid_time_scale=0.01,
-                         app_settings=app_settings, log_level="INFO")
+                         servicebus_config=servicebus_config, app_settings=app_settings, log_level="INFO")
 
 
 @contextmanager
-def running_stack(data_dir: Path, **overrides: str) -> Iterator[RunningStack]:
-    """Start Service Bus, Cosmos DB, Event Grid and the host; stop them all afterwards."""
+def running_stack(data_dir: Path, servicebus_config: Path | None = None, **overrides: str) -> Iterator[RunningStack]:
+    """Start Service Bus, Cosmos DB, Event Grid and the host; stop them all afterwards.
+
+    ``servicebus_config`` replaces resources/Config.json (e.g. a copy with an extra subscription);
+    ``overrides`` are app settings."""
     data_dir.mkdir(parents=True, exist_ok=True)
-    settings = e2e_settings(data_dir, **overrides)
+    settings = e2e_settings(data_dir, servicebus_config, **overrides)
     log_path = data_dir / "stack.log"
     log = open(log_path, "a", buffering=1)  # noqa: SIM115 - closed below
 
