@@ -12,7 +12,7 @@ from devstack import logs
 
 from .amqp import codec
 from .amqp.cbs import SasKey
-from .amqp.loop import EngineLoop
+from .amqp.loop import DEFAULT_HANDSHAKE_TIMEOUT, EngineLoop
 from .amqp.server import BrokerHandler
 from .core.broker import Broker
 from .core.errors import TopologyError
@@ -36,6 +36,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--sas-key", default="SAS_KEY_VALUE")
     parser.add_argument("--tick", type=float, default=0.05,
                         help="seconds between timer passes (lock expiry, scheduling, TTL)")
+    parser.add_argument("--handshake-timeout", type=float, default=DEFAULT_HANDSHAKE_TIMEOUT,
+                        help="seconds a client has to open its AMQP connection before the socket is closed")
     return parser.parse_args(argv)
 
 
@@ -53,7 +55,7 @@ def main(argv: list[str]) -> int:
     broker = Broker(topology, store, time.time, read_facts=codec.facts_of)
     handler = BrokerHandler(broker, SasKey(args.sas_key_name, args.sas_key))
     try:
-        loop = EngineLoop(handler, args.host, args.port, args.tick)
+        loop = EngineLoop(handler, args.host, args.port, args.tick, args.handshake_timeout)
     except OSError as exc:
         log.error("cannot listen on %s:%d: %s", args.host, args.port, exc)
         store.close()

@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote_plus, urlsplit
 
 
+_MAX_EXPIRY_DIGITS = 12  # Unix seconds stay below 10**12 for the next 30,000 years
+
+
 class TokenRejected(Exception):
     """The token is malformed, signed with another key, or expired."""
 
@@ -48,14 +51,19 @@ class SasKey:
         fields = dict(parse_qsl(token[len(prefix):], keep_blank_values=True))
         try:
             resource, signature, expiry, key_name = fields["sr"], fields["sig"], fields["se"], fields["skn"]
-            expires_at = float(int(expiry))
-        except (KeyError, ValueError) as exc:
+        except KeyError as exc:
             raise TokenRejected("token needs sr, sig, se and skn") from exc
+        # `se` is Unix seconds: a few digits. Bounding it first keeps int() cheap and float() finite
+        # (a 400-digit value overflowed float and surfaced as amqp:internal-error, not a 401).
+        if not (expiry.isascii() and expiry.isdigit() and len(expiry) <= _MAX_EXPIRY_DIGITS):
+            raise TokenRejected("se must be the expiry in Unix seconds")
+        expires_at = float(int(expiry))
         if key_name != self.name:
             raise TokenRejected(f"unknown key name {key_name!r}")
         to_sign = f"{quote_plus(resource)}\n{expiry}".encode()
-        expected = base64.b64encode(hmac.new(self.key.encode(), to_sign, hashlib.sha256).digest()).decode()
-        if not hmac.compare_digest(expected, signature):
+        expected = base64.b64encode(hmac.new(self.key.encode(), to_sign, hashlib.sha256).digest())
+        # compare_digest takes str only when both are ASCII: compare bytes so any `sig` is just wrong.
+        if not hmac.compare_digest(expected, signature.encode("utf-8", "surrogatepass")):
             raise TokenRejected("InvalidSignature: the token has an invalid signature")
         if expires_at <= now:
             raise TokenRejected("ExpiredToken: the token is expired")

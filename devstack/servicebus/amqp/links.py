@@ -6,16 +6,17 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from cproton import ffi, lib
-from proton import Condition, Delivery, Endpoint, Link, symbol
+from proton import Condition, Delivery, Endpoint, Link, Terminus, symbol
 
 from ..core.broker import SESSION_TIMEOUT, Broker, new_lock_token
 from ..core.entity import Entity
 from ..core.errors import BrokerError, MessageLockLost
 from ..core.message import StoredMessage
 from ..core.settlement import Outcome, settle
-from . import codec
+from . import codec, limits
 from .cbs import Grant
 from .errors import INTERNAL_ERROR, TIMEOUT, condition_for
+from .limits import reject_condition
 
 log = logging.getLogger(__name__)
 
@@ -30,14 +31,29 @@ _REMOTE_CLOSED = Endpoint.REMOTE_CLOSED
 class ConnectionState:
     """What the broker remembers per client connection."""
 
-    grants: list[Grant] = field(default_factory=list)
+    grants: dict[str, Grant] = field(default_factory=dict)  # by resource: a renewal replaces the old
     receivers: list[DeliveryLink] = field(default_factory=list)
     reply_links: list[ReplyLink] = field(default_factory=list)
+    budget: limits.ConnectionBudget = field(default_factory=limits.ConnectionBudget)
+    # Links attached on the strength of a token, and the entity path each needs a token for.
+    authorized_links: list[tuple[Link, str]] = field(default_factory=list)
 
+    def add_grant(self, grant: Grant) -> None:
+        """Record an accepted put-token; the later expiry wins, so grants stay one per resource."""
+        known = self.grants.get(grant.resource)
+        if known is None or known.expires_at < grant.expires_at:
+            self.grants[grant.resource] = grant
 
-def reject_condition(condition: str, description: str) -> Condition:
-    """An error for a `rejected` outcome; ``info`` is always sent because the SDK indexes it."""
-    return Condition(condition, description, {symbol("com.microsoft:tracking-id"): "devstack"})
+    def authorized(self, path: str, now: float) -> bool:
+        """True while some unexpired token covers the entity path."""
+        return any(grant.covers(path, now) for grant in self.grants.values())
+
+    def lapsed_links(self, now: float) -> list[Link]:
+        """Open links whose token expired without a renewal (closed links are forgotten here)."""
+        live = [(link, path) for link, path in self.authorized_links
+                if not link.state & (Endpoint.LOCAL_CLOSED | Endpoint.REMOTE_CLOSED)]
+        self.authorized_links[:] = live
+        return [link for link, path in live if not self.authorized(path, now)]
 
 
 def open_like_remote(link: Link) -> None:
@@ -58,14 +74,20 @@ def close_with(link: Link, condition: str, description: str) -> None:
 
 
 def refuse(link: Link, path: str, condition: str, description: str) -> None:
-    """Attach-then-detach a receiver we will not serve.
+    """Refuse a receiver: an attach with a null source, then the detach carrying the error.
 
-    The SDK reads session details from an attach whose source address is its entity URI; naming the
-    bare path keeps it from parsing a session this attach never granted.
+    AMQP 1.0 part 2, 2.6.3: a peer that will not create the terminus still answers the attach,
+    "indicating that the link endpoint has no associated local terminus", and immediately detaches.
+    The null source is what tells the SDK the link never opened: with an echoed source it took the
+    attach for success and returned from ``__enter__`` before reading the detach (so a
+    NEXT_AVAILABLE_SESSION receiver looked open with no session instead of raising
+    OperationTimeoutError). ``path`` names the refused entity in logs only.
     """
     open_like_remote(link)
-    link.source.address = path
-    close_with(link, condition, description)
+    link.source.type = Terminus.UNSPECIFIED  # encoded as a null source
+    log.debug("refusing receiver on %s: %s", path, condition)
+    link.condition = Condition(condition, description)
+    link.close()
 
 
 class DeliveryLink:
@@ -210,14 +232,12 @@ class IngressLink:
 
     def open(self) -> None:
         """Attach, advertise the size limit and grant credit."""
-        self.link.max_message_size = 256 * 1024 + 4096  # room for the batch envelope's own bytes
+        self.link.max_message_size = limits.INGRESS_MESSAGE_SIZE
         open_like_remote(self.link)
         self.link.flow(INGRESS_CREDIT)
 
-    def on_transfer(self, delivery: Delivery) -> None:
+    def on_transfer(self, delivery: Delivery, payload: bytes) -> None:
         """Store the message(s), commit, then settle the transfer as accepted (or rejected)."""
-        payload = self.link.recv(delivery.pending)
-        self.link.advance()
         try:
             inner = codec.split_batch(payload) or [payload]
             self.broker.send(self.path, [codec.read_envelope(m) for m in inner])

@@ -8,6 +8,7 @@ output, and call the handler's periodic ``tick``. (Engine API: qpid-proton "Conn
 """
 from __future__ import annotations
 
+import errno
 import logging
 import selectors
 import socket
@@ -16,9 +17,16 @@ from typing import Any, Protocol
 
 from proton import Collector, Connection, Transport
 
+from .sequencing import DeliverySequencer
+
 log = logging.getLogger(__name__)
 
 READ_CHUNK = 65536
+DEFAULT_HANDSHAKE_TIMEOUT = 30.0
+# accept() failing for want of descriptors or memory: pause accepting, retry after a growing delay.
+# The listener stays readable while the backlog holds connections, so retrying at once would spin.
+_RESOURCE_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
+_ACCEPT_BACKOFF_MIN, _ACCEPT_BACKOFF_MAX = 0.05, 1.0
 
 
 class EngineHandler(Protocol):
@@ -32,8 +40,11 @@ class EngineHandler(Protocol):
 class _Endpoint:
     """One accepted socket and its proton engine."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, handshake_deadline: float) -> None:
         self.sock = sock
+        # Until the client's open frame arrives (protocol header, SASL, open: AMQP 1.0 part 2, 2.4.1)
+        # the socket is only a cost to us; past this instant it is closed. 0 once opened.
+        self.handshake_deadline = handshake_deadline
         self.collector = Collector()
         self.connection = Connection()
         self.connection.collect(self.collector)
@@ -41,6 +52,8 @@ class _Endpoint:
         # SASL ANONYMOUS: the SDK authenticates afterwards with CBS put-token.
         self.transport.sasl().allowed_mechs("ANONYMOUS")
         self.transport.bind(self.connection)
+        self.sequencer = DeliverySequencer(self.transport.max_frame_size)
+        self.backlog = b""  # sequenced bytes proton had no capacity for yet
         self.deadline = 0.0
         self.done = False
         self.writing = False  # registered for EVENT_WRITE (only while output is backed up)
@@ -49,9 +62,11 @@ class _Endpoint:
 class EngineLoop:
     """Serve AMQP connections on one listening socket until ``stop()``."""
 
-    def __init__(self, handler: Any, host: str, port: int, tick_seconds: float) -> None:
+    def __init__(self, handler: Any, host: str, port: int, tick_seconds: float,
+                 handshake_timeout: float = DEFAULT_HANDSHAKE_TIMEOUT) -> None:
         self.handler = handler
         self.tick_seconds = tick_seconds
+        self.handshake_timeout = handshake_timeout
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind((host, port))
@@ -62,6 +77,8 @@ class EngineLoop:
         self.endpoints: dict[socket.socket, _Endpoint] = {}
         self._stopping = False
         self._methods: dict[str, Any] = {}
+        self._accept_paused_until = 0.0  # 0: the listener is registered with the selector
+        self._accept_backoff = _ACCEPT_BACKOFF_MIN
 
     def stop(self) -> None:
         """Ask the loop to finish after the current pass (safe from a signal handler)."""
@@ -83,6 +100,7 @@ class EngineLoop:
                 next_tick = time.monotonic() + self.tick_seconds
                 self.handler.tick()
                 self._after_tick()
+                self._resume_accepting()
         for endpoint in list(self.endpoints.values()):
             self._close(endpoint)
         self.selector.close()
@@ -91,25 +109,60 @@ class EngineLoop:
     def _accept(self) -> None:
         try:
             sock, peer = self.listener.accept()
-        except BlockingIOError:
+        except (BlockingIOError, InterruptedError, ConnectionAbortedError):
+            return  # nothing to accept after all, or the client gave up while in the backlog
+        except OSError as exc:
+            self._pause_accepting(exc)
             return
-        sock.setblocking(False)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        endpoint = _Endpoint(sock)
+        self._accept_backoff = _ACCEPT_BACKOFF_MIN
+        try:
+            sock.setblocking(False)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:  # reset before we looked at it
+            sock.close()
+            return
+        endpoint = _Endpoint(sock, time.monotonic() + self.handshake_timeout)
         self.endpoints[sock] = endpoint
         self.selector.register(sock, selectors.EVENT_READ)
         log.debug("accepted connection from %s", peer)
         self._service(endpoint, readable=False)
 
+    def _pause_accepting(self, exc: OSError) -> None:
+        """Stop polling the listener for a while; the loop and its connections carry on."""
+        level = logging.WARNING if exc.errno in _RESOURCE_ERRNOS else logging.ERROR
+        log.log(level, "accept() failed (%s): not accepting for %.2f s (%d connections open)",
+                exc, self._accept_backoff, len(self.endpoints))
+        self.selector.unregister(self.listener)
+        self._accept_paused_until = time.monotonic() + self._accept_backoff
+        self._accept_backoff = min(self._accept_backoff * 2, _ACCEPT_BACKOFF_MAX)
+
+    def _resume_accepting(self) -> None:
+        if self._accept_paused_until and time.monotonic() >= self._accept_paused_until:
+            self._accept_paused_until = 0.0
+            self.selector.register(self.listener, selectors.EVENT_READ)
+
     def _after_tick(self) -> None:
         """Timers may have queued frames (detaches, deliveries) and heartbeats may be due."""
         now = time.monotonic()
         for endpoint in list(self.endpoints.values()):
+            if endpoint.handshake_deadline and self._handshake_overdue(endpoint, now):
+                continue
             if endpoint.deadline and now >= endpoint.deadline:
                 endpoint.deadline = endpoint.transport.tick(now)
             # Idle connections cost nothing: only those with output or events are serviced.
             if endpoint.transport.pending() != 0 or endpoint.collector.peek() is not None:
                 self._service(endpoint, readable=False)
+
+    def _handshake_overdue(self, endpoint: _Endpoint, now: float) -> bool:
+        """Close a socket whose client has not opened an AMQP connection in time; True if closed."""
+        if not endpoint.connection.state & Connection.REMOTE_UNINIT:
+            endpoint.handshake_deadline = 0.0  # the open frame arrived (or the peer already closed)
+            return False
+        if now < endpoint.handshake_deadline:
+            return False
+        log.info("closing a connection that sent no AMQP open within %.1f s", self.handshake_timeout)
+        self._close(endpoint)
+        return True
 
     def _service(self, endpoint: _Endpoint, *, readable: bool) -> None:
         transport = endpoint.transport
@@ -117,6 +170,9 @@ class EngineLoop:
             if readable:
                 self._read(endpoint)
             self._dispatch(endpoint)
+            while endpoint.backlog and transport.capacity() > 0:
+                self._push(endpoint)
+                self._dispatch(endpoint)
             self._write(endpoint)
             self._dispatch(endpoint)
         except Exception:  # noqa: BLE001 - drop this one connection, keep serving the others
@@ -131,6 +187,9 @@ class EngineLoop:
         capacity = transport.capacity()
         if capacity < 0:
             return
+        if endpoint.backlog:  # proton first takes what it could not take last time
+            self._push(endpoint)
+            return
         try:
             data = endpoint.sock.recv(min(capacity, READ_CHUNK) if capacity else READ_CHUNK)
         except BlockingIOError:
@@ -138,10 +197,21 @@ class EngineLoop:
         except OSError:
             data = b""
         if data:
-            transport.push(data)
-            endpoint.deadline = transport.tick(time.monotonic())
+            endpoint.backlog = endpoint.sequencer.feed(data)
+            self._push(endpoint)
         else:
             transport.close_tail()
+
+    @staticmethod
+    def _push(endpoint: _Endpoint) -> None:
+        """Give proton as much of the backlog as it has room for (a renumbered frame can grow)."""
+        transport = endpoint.transport
+        room = transport.capacity()
+        if room <= 0 or not endpoint.backlog:
+            return
+        chunk, endpoint.backlog = endpoint.backlog[:room], endpoint.backlog[room:]
+        transport.push(chunk)
+        endpoint.deadline = transport.tick(time.monotonic())
 
     def _write(self, endpoint: _Endpoint) -> None:
         transport = endpoint.transport

@@ -36,12 +36,24 @@ _FIXED = {
 _EMPTY = {0x40: None, 0x41: True, 0x42: False, 0x43: uint(0), 0x44: ulong(0), 0x45: []}
 
 
+# How deep lists, maps and described values may nest. AMQP sets no limit, but every section the
+# broker reads is shallow (application-properties may only hold simple types, part 3, 3.2.5), and a
+# hostile 3,000-deep map would otherwise exhaust the Python stack. Shared with codec's section scan.
+MAX_NESTING = 32
+
+
 class Unsupported(ValueError):
     """A type this decoder leaves to proton."""
 
 
-def decode(buf: bytes, i: int = 0) -> tuple[Any, int]:
+class Malformed(ValueError):
+    """Bytes no AMQP decoder should accept (nesting past MAX_NESTING); not retried with proton."""
+
+
+def decode(buf: bytes, i: int = 0, depth: int = 0) -> tuple[Any, int]:
     """Decode the value starting at ``buf[i]``; returns it and the offset after it."""
+    if depth > MAX_NESTING:
+        raise Malformed(f"values nested deeper than {MAX_NESTING}")
     code = buf[i]
     i += 1
     if code in _EMPTY:
@@ -50,24 +62,31 @@ def decode(buf: bytes, i: int = 0) -> tuple[Any, int]:
     fixed = _FIXED.get(code)
     if fixed is not None:
         width, read = fixed
-        return read(buf[i:i + width]), i + width
+        return read(_take(buf, i, width)), i + width
     if code in (0xA0, 0xA1, 0xA3):
         size, i = buf[i], i + 1
-        return _variable(code, buf[i:i + size]), i + size
+        return _variable(code, _take(buf, i, size)), i + size
     if code in (0xB0, 0xB1, 0xB3):
-        size, i = struct.unpack(">I", buf[i:i + 4])[0], i + 4
-        return _variable(code, buf[i:i + size]), i + size
+        size, i = struct.unpack(">I", _take(buf, i, 4))[0], i + 4
+        return _variable(code, _take(buf, i, size)), i + size
     if code in (0xC0, 0xC1):
         end, count, i = i + 1 + buf[i], buf[i + 1], i + 2
-        return _compound(code, buf, i, count, end)
+        return _compound(code, buf, i, count, end, depth)
     if code in (0xD0, 0xD1):
         size, count = struct.unpack(">II", buf[i:i + 8])
-        return _compound(code, buf, i + 8, count, i + 4 + size)
+        return _compound(code, buf, i + 8, count, i + 4 + size, depth)
     if code == 0x00:
-        descriptor, i = decode(buf, i)
-        value, i = decode(buf, i)
+        descriptor, i = decode(buf, i, depth + 1)
+        value, i = decode(buf, i, depth + 1)
         return Described(descriptor, value), i
     raise Unsupported(f"type 0x{code:02x}")
+
+
+def _take(buf: bytes, i: int, width: int) -> bytes:
+    """``width`` bytes at ``i``; a slice would silently come back short at the end of the buffer."""
+    if i + width > len(buf):
+        raise IndexError("value runs past the buffer")
+    return buf[i:i + width]
 
 
 def _variable(code: int, raw: bytes) -> Any:
@@ -77,10 +96,12 @@ def _variable(code: int, raw: bytes) -> Any:
     return symbol(text) if code in (0xA3, 0xB3) else text
 
 
-def _compound(code: int, buf: bytes, i: int, count: int, end: int) -> tuple[Any, int]:
+def _compound(code: int, buf: bytes, i: int, count: int, end: int, depth: int) -> tuple[Any, int]:
+    if end > len(buf) or count > end - i:  # every item takes at least its constructor byte
+        raise IndexError("compound runs past the buffer")
     items = []
     for _ in range(count):
-        item, i = decode(buf, i)
+        item, i = decode(buf, i, depth + 1)
         items.append(item)
     if i != end:
         raise Unsupported("compound size mismatch")

@@ -16,7 +16,7 @@ from proton import Condition, Connection, Delivery, Endpoint, Event, Handler, Li
 from ..core import timers
 from ..core.broker import Broker
 from ..core.errors import BrokerError
-from . import codec
+from . import codec, limits
 from .cbs import SasKey, TokenRejected, resource_path
 from .errors import INTERNAL_ERROR, UNAUTHORIZED, condition_for
 from .links import (SESSION_FILTER, ConnectionState, DeliveryLink, IngressLink, ReplyLink, _text, close_with,
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 CBS_NODE = "$cbs"
 MANAGEMENT_SUFFIX = "/$management"
 DEFAULT_SESSION_WAIT = 60.0  # the service's default when the client sends no com.microsoft:timeout
+TOKEN_CHECK_SECONDS = 0.5  # how often links are checked for lapsed tokens (SAS expiry is in whole seconds)
 TIMEOUT_PROPERTY = "com.microsoft:timeout"
 
 
@@ -53,6 +54,8 @@ class BrokerHandler(Handler):
         super().__init__()
         self.broker = broker
         self.sas_key = sas_key
+        self._connections: set[ConnectionState] = set()  # open ones, for token expiry
+        self._next_token_check = 0.0
 
     # --- timers ------------------------------------------------------------------------------------
 
@@ -60,6 +63,7 @@ class BrokerHandler(Handler):
         """Run due broker work (lock expiry, scheduling, TTL, session waits)."""
         try:
             timers.tick(self.broker)
+            self._expire_tokens()
         except Exception:  # noqa: BLE001 - one bad pass must not stop the broker
             log.exception("timer tick failed")
 
@@ -70,6 +74,7 @@ class BrokerHandler(Handler):
         """Accept the connection."""
         connection = event.connection
         connection.sb_state = ConnectionState()
+        self._connections.add(connection.sb_state)
         connection.container = connection.remote_container or "devstack-servicebus"
         connection.open()
         # DEBUG, not INFO: the SDK opens one connection per receiver, so a Functions host cycling
@@ -110,6 +115,7 @@ class BrokerHandler(Handler):
         state: ConnectionState | None = getattr(connection, "sb_state", None)
         if state is None:
             return
+        self._connections.discard(state)
         self._release_links(state, None)
 
     @staticmethod
@@ -138,15 +144,20 @@ class BrokerHandler(Handler):
                 reply = ReplyLink(link)
                 link.sb_link = reply
                 state.reply_links.append(reply)
+                if address != CBS_NODE:
+                    state.authorized_links.append((link, address))
                 return open_like_remote(link)
             return self._attach_receiver(link, state, address)
         address = _path(link.remote_target.address)
         if address == CBS_NODE:
             link.sb_link = "cbs"
+            link.max_message_size = limits.CBS_REQUEST_SIZE
         elif address.lower().endswith(MANAGEMENT_SUFFIX):
             if not self._authorized(state, address):
                 return close_with(link, UNAUTHORIZED, f"Unauthorized access to '{address}'.")
             link.sb_link = ManagementNode(self.broker, address[: -len(MANAGEMENT_SUFFIX)], owner=state)
+            link.max_message_size = limits.MANAGEMENT_REQUEST_SIZE
+            state.authorized_links.append((link, address))
         else:
             if not self._authorized(state, address):
                 return close_with(link, UNAUTHORIZED, f"Unauthorized access to '{address}'.")
@@ -155,6 +166,7 @@ class BrokerHandler(Handler):
             # send surfaces only as an unknown error.
             ingress = IngressLink(link, self.broker, address)
             link.sb_link = ingress
+            state.authorized_links.append((link, address))
             return ingress.open()
         open_like_remote(link)
         link.flow(100)
@@ -177,12 +189,31 @@ class BrokerHandler(Handler):
             receiver.closed = True
             return refuse(link, address, condition_for(exc), str(exc))
         state.receivers.append(receiver)
+        state.authorized_links.append((link, address))
         if not sessionful:
             receiver.open()
 
     def _authorized(self, state: ConnectionState, address: str) -> bool:
+        return state.authorized(address, self.broker.clock())
+
+    def _expire_tokens(self) -> None:
+        """Detach links whose token lapsed without a put-token renewal.
+
+        Service Bus AMQP guide, "Claims-based authorization": the client must keep track of token
+        expiry; "when a token expires, Service Bus promptly drops all links on the connection to the
+        respective entity". The condition is amqp:unauthorized-access, which the SDK maps to
+        ServiceBusAuthorizationError (retryable: it reconnects and puts a fresh token if it can).
+        """
         now = self.broker.clock()
-        return any(grant.covers(address, now) for grant in state.grants)
+        if now < self._next_token_check:
+            return
+        self._next_token_check = now + TOKEN_CHECK_SECONDS
+        for state in list(self._connections):
+            for link in state.lapsed_links(now):
+                log.info("token for %s expired: detaching link %s", _path(_link_address(link)), link.name)
+                self._drop_link(state, link)
+                close_with(link, UNAUTHORIZED, "ExpiredToken: the token for this entity has expired; "
+                                               "put a new token on $cbs to keep links open.")
 
     @guarded
     def on_link_flow(self, event: Event) -> None:
@@ -201,16 +232,22 @@ class BrokerHandler(Handler):
     def on_link_remote_close(self, event: Event) -> None:
         """The client detached: release what the link held, detach our end."""
         link = event.link
+        state: ConnectionState | None = getattr(link.connection, "sb_state", None)
+        if state is not None:
+            self._drop_link(state, link)
+        if not link.state & Endpoint.LOCAL_CLOSED:
+            link.close()
+
+    @staticmethod
+    def _drop_link(state: ConnectionState, link: Link) -> None:
+        """Release what one link held (its receiver's locks, its reply queue)."""
         handler = getattr(link, "sb_link", None)
         if isinstance(handler, DeliveryLink):
             handler.detach()
-            state = link.connection.sb_state
             if handler in state.receivers:
                 state.receivers.remove(handler)
-        elif isinstance(handler, ReplyLink) and handler in link.connection.sb_state.reply_links:
-            link.connection.sb_state.reply_links.remove(handler)
-        if not link.state & Endpoint.LOCAL_CLOSED:
-            link.close()
+        elif isinstance(handler, ReplyLink) and handler in state.reply_links:
+            state.reply_links.remove(handler)
 
     # --- transfers -----------------------------------------------------------------------------
 
@@ -224,12 +261,18 @@ class BrokerHandler(Handler):
             if isinstance(handler, DeliveryLink) and delivery.updated:
                 handler.on_disposition(delivery)
             return
-        if not delivery.readable or delivery.partial:
+        if not delivery.readable and not delivery.aborted:
+            return
+        state: ConnectionState = link.connection.sb_state
+        connection_limit = limits.CONNECTION_BUFFER if state.grants else limits.UNAUTHENTICATED_CONNECTION_BUFFER
+        payload = limits.collect(link, delivery, state.budget, connection_limit)
+        if payload is None:
             return
         if isinstance(handler, IngressLink):
-            return handler.on_transfer(delivery)
-        payload = link.recv(delivery.pending)
-        link.advance()
+            return handler.on_transfer(delivery, payload)
+        if handler is None:  # a transfer on a link we refused: nothing to do with it
+            delivery.settle()
+            return
         delivery.update(Delivery.ACCEPTED)
         delivery.settle()
         link.flow(1)
@@ -252,7 +295,7 @@ class BrokerHandler(Handler):
         state: ConnectionState = link.connection.sb_state
         try:
             grant = self.sas_key.validate(_text(token) or "", self.broker.clock())
-            state.grants.append(grant)
+            state.add_grant(grant)
             status, description = 202, "Accepted"
             log.debug("token accepted for %s", grant.resource)
         except TokenRejected as exc:
@@ -271,6 +314,10 @@ class BrokerHandler(Handler):
 
 def _path(address: Any) -> str:
     return resource_path(_text(address) or "")
+
+
+def _link_address(link: Link) -> Any:
+    return link.remote_source.address if link.is_sender else link.remote_target.address
 
 
 def _filter_map(terminus: Any) -> dict[Any, Any]:

@@ -14,18 +14,21 @@ from proton.utils import BlockingConnection, BlockingSender
 from tests.support.servicebus import KEY, KEY_NAME, Broker
 
 
-def _namespace_token(uri: str) -> str:
-    expiry = str(int(time.time()) + 3600)
-    signature = base64.b64encode(hmac.new(KEY.encode(), f"{quote_plus(uri)}\n{expiry}".encode(),
+def sas_token(uri: str, expiry: int | None = None) -> str:
+    """A SAS token for ``uri`` signed with the test key, valid until ``expiry`` (default: an hour)."""
+    se = str(expiry if expiry is not None else int(time.time()) + 3600)
+    signature = base64.b64encode(hmac.new(KEY.encode(), f"{quote_plus(uri)}\n{se}".encode(),
                                           hashlib.sha256).digest()).decode()
-    return (f"SharedAccessSignature sr={quote_plus(uri)}&sig={quote_plus(signature)}&se={expiry}"
+    return (f"SharedAccessSignature sr={quote_plus(uri)}&sig={quote_plus(signature)}&se={se}"
             f"&skn={KEY_NAME}")
 
 
-def put_token_request(broker: Broker) -> Message:
-    """A CBS put-token request granting the whole namespace."""
-    uri = f"sb://127.0.0.1:{broker.port}/"
-    return Message(body=_namespace_token(uri), reply_to="cbs-replies", id="put-token",
+def put_token_request(broker: Broker, entity: str = "", *, token: str | None = None,
+                      expiry: int | None = None) -> Message:
+    """A CBS put-token request for one entity (default: the whole namespace)."""
+    uri = f"sb://127.0.0.1:{broker.port}/{entity}"
+    return Message(body=token if token is not None else sas_token(uri, expiry), reply_to="cbs-replies",
+                   id=f"put-token-{uuid.uuid4()}",
                    properties={"operation": "put-token", "type": "servicebus.windows.net:sastoken", "name": uri})
 
 
