@@ -29,6 +29,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--log-level", default=None, help="default: host.json logging.logLevel.default, else INFO")
     parser.add_argument("--enable-auth", action="store_true",
                         help="enforce FUNCTION/ADMIN auth levels (keys from FUNCTIONS_MASTER_KEY/FUNCTIONS_HOST_KEY)")
+    parser.add_argument("--reuse-port", action="store_true",
+                        help="bind with SO_REUSEPORT so several host instances share the port (scale-out)")
     return parser.parse_args(argv)
 
 
@@ -48,7 +50,8 @@ def main(argv: list[str]) -> int:
             logging.getLogger().setLevel(app.options.log_level)
         if args.data_dir is not None:
             args.data_dir.mkdir(parents=True, exist_ok=True)
-        host = FunctionsHost(app, host=args.host, port=args.port, enable_auth=args.enable_auth)
+        host = FunctionsHost(app, host=args.host, port=args.port, enable_auth=args.enable_auth,
+                             reuse_port=args.reuse_port)
         return asyncio.run(_serve(host))
     except StartupError as exc:
         print(f"host: cannot start: {exc}", file=sys.stderr)

@@ -73,9 +73,10 @@ def _report_crash(task: asyncio.Task[None]) -> None:
 class FunctionsHost:
     """Runs a loaded app: HTTP and Event Grid endpoints, Service Bus listeners, timers."""
 
-    def __init__(self, app: LoadedApp, *, host: str, port: int, enable_auth: bool) -> None:
+    def __init__(self, app: LoadedApp, *, host: str, port: int, enable_auth: bool, reuse_port: bool = False) -> None:
         self._app = app
         self._host, self._port = host, port
+        self._reuse_port = reuse_port
         self._keys = KeyPolicy.from_settings(app.settings, enable_auth)
         self._outputs = OutputSender(app.settings, app.options.service_bus.client_retry)
         self._invoker = Invoker(str(app.app_dir), max_workers=_thread_count(app.settings))
@@ -109,7 +110,9 @@ class FunctionsHost:
         application.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._web = web.AppRunner(application, shutdown_timeout=SHUTDOWN_GRACE_SECONDS, access_log=None)
         await self._web.setup()
-        await web.TCPSite(self._web, self._host, self._port).start()
+        # reuse_port: several instances of one app share the port, as instances behind the platform's front
+        # end do; Linux spreads new connections among them (socket(7), SO_REUSEPORT).
+        await web.TCPSite(self._web, self._host, self._port, reuse_port=self._reuse_port or None).start()
         self._tasks = [asyncio.create_task(t.run(), name=f"timer {t.spec.name}") for t in self._timers]
         self._tasks += [asyncio.create_task(listener.run(), name=listener.name) for listener in self._listeners]
         for task in self._tasks:
@@ -132,7 +135,8 @@ class FunctionsHost:
         options = ListenerOptions(
             sessions=sessions, auto_complete=bool(trigger.get("autoCompleteMessages", sb.auto_complete_messages)),
             max_concurrent_calls=sb.max_concurrent_calls, max_concurrent_sessions=sb.max_concurrent_sessions,
-            session_idle_timeout=sb.session_idle_timeout, max_lock_renewal=sb.max_auto_lock_renewal_duration)
+            session_idle_timeout=sb.session_idle_timeout, max_lock_renewal=sb.max_auto_lock_renewal_duration,
+            accept_timeout=sb.try_timeout)
 
         async def process(receiver: ReceiverPort, message: Any) -> None:
             extra = {spec.actions_parameter: actions} if spec.actions_parameter else None

@@ -110,10 +110,12 @@ class OutputSender:
     async def _sender(self, key: tuple[str, str]) -> Any:
         from azure.servicebus.aio import ServiceBusClient
 
+        from devstack.functions_host.tls import client_ssl_context
+
         connection, entity = key
         if connection not in self._servicebus:
-            self._servicebus[connection] = ServiceBusClient.from_connection_string(connection,
-                                                                               **self._service_bus_retry)
+            self._servicebus[connection] = ServiceBusClient.from_connection_string(
+                connection, ssl_context=client_ssl_context(), **self._service_bus_retry)
         if key not in self._senders:
             sender = self._servicebus[connection].get_queue_sender(entity)
             await sender.__aenter__()

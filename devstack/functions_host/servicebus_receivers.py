@@ -12,6 +12,8 @@ from azure.servicebus import NEXT_AVAILABLE_SESSION, ServiceBusReceivedMessage, 
 from azure.servicebus.aio import ServiceBusClient, ServiceBusReceiver
 from azure.servicebus.exceptions import OperationTimeoutError
 
+from devstack.functions_host.tls import client_ssl_context
+
 log = logging.getLogger(__name__)
 DEAD_LETTER_SUFFIX = "/$deadletterqueue"
 
@@ -160,7 +162,8 @@ class SdkReceiverFactory:
 
     def _receiver(self, **kwargs: Any) -> ServiceBusReceiver:
         if self._client is None:
-            self._client = ServiceBusClient.from_connection_string(self._connection_string, **self._retry)
+            self._client = ServiceBusClient.from_connection_string(self._connection_string,
+                                                                   ssl_context=client_ssl_context(), **self._retry)
         address = self._address
         if address.dead_letter:
             kwargs["sub_queue"] = ServiceBusSubQueue.DEAD_LETTER

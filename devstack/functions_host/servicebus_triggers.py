@@ -4,8 +4,9 @@ Mirrors the extension's ServiceBusProcessor / ServiceBusSessionProcessor
 (https://learn.microsoft.com/azure/azure-functions/functions-bindings-service-bus-trigger):
 - non-session: at most `maxConcurrentCalls` invocations at once;
 - sessions: at most `maxConcurrentSessions` sessions held, one invocation per session at a time; a
-  session with no message for `sessionIdleTimeout` is released and the next available one is taken
-  (so a session waiting for scheduled messages never holds a slot for ever);
+  session with no message for `sessionIdleTimeout` is released and a free slot takes the next
+  available session as soon as there is one (so a session waiting for scheduled messages never holds
+  a slot for ever);
 - locks are renewed while the function runs, up to `maxAutoLockRenewalDuration`;
 - auto-complete completes after the function *and its output bindings* succeeded; an exception
   abandons the message unless the function settled it itself (message actions);
@@ -43,6 +44,9 @@ class ListenerOptions:
     max_concurrent_sessions: int
     session_idle_timeout: float
     max_lock_renewal: float
+    # How long one accept of the next available session waits before asking again: the client's
+    # try-timeout (clientRetryOptions.tryTimeout, 60 s by default), as in the session processor.
+    accept_timeout: float = 60.0
 
 
 class ServiceBusListener:
@@ -62,8 +66,7 @@ class ServiceBusListener:
         """Run the receive loop(s) until ``stop``; then wait for in-flight work and close."""
         try:
             if self._options.sessions:
-                workers = [self._session_worker() for _ in range(self._options.max_concurrent_sessions)]
-                await asyncio.gather(*workers)
+                await self._session_pump()
             else:
                 await self._message_pump()
         finally:
@@ -113,12 +116,22 @@ class ServiceBusListener:
             self._in_flight.add(task)
             task.add_done_callback(lambda t: (self._in_flight.discard(t), slots.release()))
 
+    async def _session_pump(self) -> None:
+        """One worker per session slot: accept the next available session, hold it until idle, repeat."""
+        await asyncio.gather(*(self._session_worker() for _ in range(self._options.max_concurrent_sessions)))
+
     async def _session_worker(self) -> None:
+        """A slot's accept waits up to the client's try-timeout: the broker hands it the next session the
+        moment one is available, so a freed slot is filled at once, as the session processor's
+        AcceptNextSession does (it waits TryTimeout, not SessionIdleTimeout). Accepting with
+        sessionIdleTimeout instead re-attached every free slot's link several times a second when idle
+        (~10 % of a core). Accepts stay one per free slot, not one at a time: the SDK opens a connection
+        per accept (hundreds of ms), so serial accepts halved throughput (bench/e2e_bench.py)."""
         backoff = 0.0
         while not self._stopped.is_set():
             started = asyncio.get_running_loop().time()
             try:
-                receiver = await self._until_stopped(self._factory.accept_session(self._options.session_idle_timeout))
+                receiver = await self._until_stopped(self._factory.accept_session(self._options.accept_timeout))
                 backoff = 0.0
             except Exception as exc:
                 backoff = min(MAX_BACKOFF_SECONDS, backoff * 2 or 0.5)

@@ -47,6 +47,9 @@ class ServiceBusOptions:
     # The extension leaves SessionIdleTimeout unset, so the processor falls back to its TryTimeout
     # (60 s): how long a session with no message keeps its slot before the next session is taken.
     session_idle_timeout: float = 60.0
+    # clientRetryOptions.tryTimeout (ServiceBusRetryOptions.TryTimeout, default 60 s): also how long the
+    # session processor's accept of the next available session waits.
+    try_timeout: float = 60.0
     # `clientRetryOptions` mapped to the SDK client's retry keywords (retry_total, retry_backoff_*).
     client_retry: dict[str, Any] = field(default_factory=dict)
 
@@ -150,7 +153,13 @@ def _service_bus_options(section: Mapping[str, Any]) -> ServiceBusOptions:
         max_concurrent_sessions=int(flat.get("maxConcurrentSessions", defaults.max_concurrent_sessions)),
         session_idle_timeout=parse_timespan(idle) if idle is not None else defaults.session_idle_timeout,
         client_retry=_client_retry(flat.get("clientRetryOptions") or {}),
+        try_timeout=_try_timeout(flat.get("clientRetryOptions") or {}, defaults.try_timeout),
     )
+
+
+def _try_timeout(options: Mapping[str, Any], default: float) -> float:
+    value = options.get("tryTimeout")
+    return parse_timespan(value) if value is not None else default
 
 
 def _client_retry(options: Mapping[str, Any]) -> dict[str, Any]:

@@ -32,10 +32,20 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.add_argument(f"--{name}-port", type=int, default=port, help=f"default {port}")
     parser.add_argument("--eventgrid-time-scale", type=float, default=1.0,
                         help="multiplies Event Grid's retry back-off (e.g. 0.01 for fast retries)")
+    parser.add_argument("--host-instances", type=_instances, default=1, metavar="N",
+                        help="Functions host processes sharing --host-port (SO_REUSEPORT) and competing for "
+                             "the same Service Bus entities, like instances of a scaled-out app (default 1)")
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--no-restart", action="store_true",
                         help="stop the whole stack when one process dies (default: restart it with back-off)")
     return parser.parse_args(argv)
+
+
+def _instances(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("needs at least 1 host instance")
+    return value
 
 
 def settings_from(args: argparse.Namespace) -> StackSettings:
@@ -44,13 +54,16 @@ def settings_from(args: argparse.Namespace) -> StackSettings:
     ports = Ports(args.servicebus_port, args.cosmos_port, args.eventgrid_port, args.host_port)
     return StackSettings(app_dir=app_dir, data_dir=args.data_dir.resolve(), ports=ports,
                          eventgrid_time_scale=args.eventgrid_time_scale,
-                         app_settings=local_values(app_dir), log_level=args.log_level)
+                         app_settings=local_values(app_dir), log_level=args.log_level,
+                         host_instances=args.host_instances)
 
 
 def print_summary(console: Console, settings: StackSettings) -> None:
     """Endpoints, then the connection settings a client (or `func start`) would use, whole."""
     table = Table(title="devstack is up — Ctrl-C stops everything", show_header=False)
     for name, url in settings.endpoints().items():
+        if name == "host" and settings.host_instances > 1:
+            url += f"  ({settings.host_instances} instances)"
         table.add_row(f"[{COLOURS[name]}]{name}[/]", url)
     table.add_row("data", str(settings.data_dir))
     console.print(table)
@@ -69,7 +82,8 @@ def main(argv: list[str]) -> int:
 
     def sink(name: str, line: str) -> None:
         with lock:
-            console.print(f"[{COLOURS.get(name, 'white')}]{name:>10} |[/] {escape(line)}", soft_wrap=True)
+            colour = COLOURS.get(name.split("-")[0], "white")  # host-2 is coloured like host
+            console.print(f"[{colour}]{name:>10} |[/] {escape(line)}", soft_wrap=True)
 
     supervisor = Supervisor(stack_services(settings), sink, settings.bind)
     stop = threading.Event()

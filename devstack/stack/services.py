@@ -16,6 +16,15 @@ class ServiceSpec:
     argv: list[str]
     port: int
     env: dict[str, str] = field(default_factory=dict)
+    # Instances of one scaled-out service listen on the same port (SO_REUSEPORT); ``role`` names the
+    # service they are instances of (its `--<role>-port` flag).
+    shared_port: bool = False
+    role: str = ""
+
+    @property
+    def flag(self) -> str:
+        """The service's name in `up`'s flags (`--host-port` for every host instance)."""
+        return self.role or self.name
 
     def command(self) -> list[str]:
         """The full command line."""
@@ -43,9 +52,23 @@ def stack_services(settings: StackSettings) -> list[ServiceSpec]:
                                   "--config", str(settings.resource(settings.eventgrid_config, "eventgrid.json")),
                                   "--time-scale", str(settings.eventgrid_time_scale),
                                   "--data-dir", str(data / "eventgrid")], ports.eventgrid, eventgrid_env),
-        ServiceSpec("host", ["host", "--app", str(settings.app_dir), "--port", str(ports.host), *common],
-                    ports.host, host_env),
+        *host_instances(settings, host_env, common),
     ]
+
+
+def host_instances(settings: StackSettings, env: dict[str, str], common: list[str]) -> list[ServiceSpec]:
+    """``settings.host_instances`` Functions hosts: `host`, `host-2`, ...
+
+    Scaled out like a Functions app on Azure: every instance runs the whole app, competes for the same
+    Service Bus entities (each session is held by one instance at a time) and serves HTTP on one port;
+    with more than one, each binds it with SO_REUSEPORT so the kernel spreads connections among them."""
+    count = settings.host_instances
+    argv = ["host", "--app", str(settings.app_dir), "--port", str(settings.ports.host), *common]
+    if count == 1:
+        return [ServiceSpec("host", argv, settings.ports.host, env)]
+    return [ServiceSpec("host" if n == 1 else f"host-{n}", [*argv, "--reuse-port"], settings.ports.host,
+                        env, shared_port=True, role="host")
+            for n in range(1, count + 1)]
 
 
 def child_environment(spec: ServiceSpec) -> dict[str, str]:

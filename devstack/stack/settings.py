@@ -42,6 +42,7 @@ class StackSettings:
     eventgrid_time_scale: float = 1.0
     app_settings: dict[str, str] = field(default_factory=dict)  # extra/overriding app settings
     log_level: str = "INFO"
+    host_instances: int = 1  # Functions host processes sharing the host port (scale-out)
 
     def resource(self, given: Path | None, name: str) -> Path:
         """A declaration file: the one given, else the one the app ships under resources/."""

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import IO
 
+from devstack.stack.listeners import pid_listens, procfs_available
 from devstack.stack.restarts import Backoff, RestartPolicy
 from devstack.stack.services import ServiceSpec, child_environment
 from devstack.stack.spawner import Spawner
@@ -33,13 +34,18 @@ def port_in_use(host: str, port: int) -> bool:
 
 def wait_until_listening(host: str, port: int, deadline: float, alive: Callable[[], bool]) -> None:
     """Poll host:port until it accepts a connection; raise if the child dies or time runs out."""
+    wait_until_ready(lambda: port_in_use(host, port), deadline, alive, f"{host}:{port}")
+
+
+def wait_until_ready(ready: Callable[[], bool], deadline: float, alive: Callable[[], bool], where: str) -> None:
+    """Poll ``ready`` until it holds; raise if the child dies or time runs out."""
     while time.monotonic() < deadline:
         if not alive():
             raise StackError("exited before it was ready")
-        if port_in_use(host, port):
+        if ready():
             return
         time.sleep(0.1)
-    raise StackError(f"not listening on {host}:{port} in time")
+    raise StackError(f"not listening on {where} in time")
 
 
 @dataclass
@@ -64,17 +70,31 @@ class Supervisor:
         self._lock = threading.RLock()  # children may be restarted from any thread
 
     def check_ports(self) -> None:
-        """Refuse to start when a port is taken or given twice, naming the service and the flag that moves it."""
-        seen: dict[int, str] = {}
+        """Refuse to start when a port is taken or given twice, naming the service and the flag that moves it.
+
+        Instances of one scaled-out service (``shared_port``) share their port on purpose."""
+        seen: dict[int, ServiceSpec] = {}
         for spec in self.specs:
+            if spec.port in seen and spec.shared_port and seen[spec.port].shared_port:
+                continue
             if spec.port in seen:
-                raise StackError(f"port {spec.port} is given to both {seen[spec.port]} and {spec.name}; "
-                                 f"choose another with --{spec.name}-port")
-            seen[spec.port] = spec.name
+                raise StackError(f"port {spec.port} is given to both {seen[spec.port].name} and {spec.name}; "
+                                 f"choose another with --{spec.flag}-port")
+            seen[spec.port] = spec
             if port_in_use(self.bind, spec.port):
                 raise StackError(
                     f"port {spec.port} for {spec.name} is already in use (another stack running?); "
-                    f"choose another with --{spec.name}-port")
+                    f"choose another with --{spec.flag}-port")
+
+    def ready(self, child: Child) -> bool:
+        """True once ``child`` listens. A process sharing its port (SO_REUSEPORT) must hold a listening
+        socket itself: a connect probe would succeed as soon as any one instance listens."""
+        if child.spec.shared_port and procfs_available():
+            return pid_listens(child.proc.pid, child.spec.port)
+        return port_in_use(self.bind, child.spec.port)
+
+    def _wait_ready(self, child: Child, deadline: float, alive: Callable[[], bool]) -> None:
+        wait_until_ready(lambda: self.ready(child), deadline, alive, f"{self.bind}:{child.spec.port}")
 
     def start(self, timeout: float = 60.0, stop_event: threading.Event | None = None) -> None:
         """Start every child in order, each healthy before the next; on failure (or ``stop_event``,
@@ -86,9 +106,9 @@ class Supervisor:
                 if stop_event is not None and stop_event.is_set():
                     raise StackError("start-up interrupted")
                 try:
-                    wait_until_listening(self.bind, spec.port, time.monotonic() + timeout,
-                                         lambda: child.proc.poll() is None
-                                         and not (stop_event is not None and stop_event.is_set()))
+                    self._wait_ready(child, time.monotonic() + timeout,
+                                     lambda: child.proc.poll() is None
+                                     and not (stop_event is not None and stop_event.is_set()))
                 except StackError as exc:
                     if stop_event is not None and stop_event.is_set():
                         raise StackError("start-up interrupted") from None
@@ -107,8 +127,7 @@ class Supervisor:
             self._terminate(self.children[index], timeout=20.0)
             original = next(spec for spec in self.specs if spec.name == name)
             child = self._spawn(replace(original, env={**original.env, **env}), index)
-        wait_until_listening(self.bind, child.spec.port, time.monotonic() + timeout,
-                             lambda: child.proc.poll() is None)
+        self._wait_ready(child, time.monotonic() + timeout, lambda: child.proc.poll() is None)
         self.sink("devstack", f"{name} restarted on port {child.spec.port} (pid {child.proc.pid})")
 
     def _spawn(self, spec: ServiceSpec, index: int | None = None) -> Child:
@@ -191,7 +210,7 @@ class _Watch:
                 self._due[name] = now + delay
                 sup.sink("devstack", f"{name} exited with code {child.proc.returncode}; "
                                      f"restarting it in {delay:g}s (the others keep running)")
-            elif name in self._starting and port_in_use(sup.bind, child.spec.port):
+            elif name in self._starting and sup.ready(child):
                 del self._starting[name]
                 sup.sink("devstack", f"{name} restarted: up on port {child.spec.port} (pid {child.proc.pid})")
             elif name in self._starting and now > self._starting[name]:

@@ -248,3 +248,75 @@ def test_max_concurrent_sessions_are_served_in_parallel_and_never_more() -> None
     asyncio.run(run_until(listener_for(entity, process, sessions=True, max_concurrent_sessions=2),
                           lambda: len(entity.outcomes) == 3))
     assert peak == 2
+
+
+class RecordingFactory(FakeFactory):
+    """Counts accepts and records how long each may wait, and how many are pending at once."""
+
+    def __init__(self, entity: FakeEntity) -> None:
+        super().__init__(entity)
+        self.waits: list[float] = []
+        self.pending, self.peak_pending = 0, 0
+
+    async def accept_session(self, max_wait: float) -> Any:
+        self.waits.append(max_wait)
+        self.pending += 1
+        self.peak_pending = max(self.peak_pending, self.pending)
+        try:
+            return await super().accept_session(max_wait)
+        finally:
+            self.pending -= 1
+
+
+def test_free_slots_wait_for_the_next_session_with_long_accepts_not_by_polling() -> None:
+    # The session processor accepts with its TryTimeout and the broker answers as soon as a session is
+    # available; accepting with sessionIdleTimeout re-attached a link every 50 ms here while idle.
+    entity = FakeEntity()
+    factory = RecordingFactory(entity)
+    seen: list[str] = []
+
+    async def process(receiver: ReceiverPort, message: Any) -> None:
+        seen.append(message.body)
+
+    async def scenario() -> None:
+        listener = ServiceBusListener("f", factory, options(sessions=True, max_concurrent_sessions=4,
+                                                            accept_timeout=30.0), process, SettlementRegistry())
+        task = asyncio.create_task(listener.run())
+        deadline = asyncio.get_running_loop().time() + 5
+        while len(factory.waits) < 4:  # one accept pending per free slot; nothing is available yet
+            assert asyncio.get_running_loop().time() < deadline
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(0.3)  # six idle timeouts (0.05 s): no re-accept meanwhile
+        entity.add(FakeMessage("late", "L"))
+        while not seen:
+            assert asyncio.get_running_loop().time() < deadline, "the pending accept never got the session"
+            await asyncio.sleep(0.005)
+        listener.stop()
+        await asyncio.wait_for(task, 5)
+
+    asyncio.run(scenario())
+    assert seen == ["late"]
+    assert set(factory.waits) == {30.0}  # the try-timeout, not sessionIdleTimeout (0.05)
+    assert len(factory.waits) <= 5  # four pending, no re-accept while idle (one more once L's slot is freed)
+    assert factory.peak_pending == 4
+
+
+def test_sessions_fill_every_free_slot_and_never_more() -> None:
+    entity = FakeEntity()
+    entity.add(*(FakeMessage(f"{s}0", s) for s in "ABCDEF"))
+    factory = RecordingFactory(entity)
+    running, peak = 0, 0
+
+    async def process(receiver: ReceiverPort, message: Any) -> None:
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        await asyncio.sleep(0.1)
+        running -= 1
+
+    listener = ServiceBusListener("f", factory, options(sessions=True, max_concurrent_sessions=3), process,
+                                  SettlementRegistry())
+    asyncio.run(run_until(listener, lambda: len(entity.outcomes) == 6))
+    assert peak == 3  # three sessions held at once, never more
+    assert factory.peak_pending <= 3
+    assert sorted(factory.accepted) == list("ABCDEF")

@@ -85,3 +85,12 @@ def test_app_settings_override_host_json_values(tmp_path: Path) -> None:
         "Unrelated": "x"})
     assert (options.service_bus.session_idle_timeout, options.service_bus.max_concurrent_sessions) == (1.0, 2)
     assert (options.route_prefix, options.function_timeout) == ("", 9.0)
+
+
+def test_try_timeout_is_how_long_a_session_accept_waits(tmp_path: Path) -> None:
+    assert load_host_json(tmp_path).service_bus.try_timeout == 60.0  # ServiceBusRetryOptions.TryTimeout default
+    (tmp_path / "host.json").write_text(json.dumps({"extensions": {"serviceBus": {
+        "clientRetryOptions": {"tryTimeout": "00:00:20"}}}}))
+    sb = load_host_json(tmp_path).service_bus
+    assert sb.try_timeout == 20.0
+    assert "try_timeout" not in sb.client_retry  # not an azure-servicebus client keyword
