@@ -4,8 +4,9 @@ from __future__ import annotations
 import azure.functions as func
 
 from adapters.bootstrap import dependencies
-from adapters.http import to_response
+from adapters.http import HttpResult, to_response
 from adapters.triggers import HTTP_AUTH, RELAY_SCHEDULE
+from contracts.openapi import openapi_document
 from ingestion.handlers import accept_delivery, relay_unpublished, request_cancellation
 
 bp = func.Blueprint()
@@ -34,3 +35,10 @@ def ingestion_relay(timer: func.TimerRequest) -> None:
     """Publish accepted requests whose DeliveryRequested did not go out (commit, then announce)."""
     deps = dependencies()
     relay_unpublished(deps.requests, deps.bus, deps.clock, deps.relay_schedule)
+
+
+@bp.function_name("openapi_document")
+@bp.route(route="openapi.json", methods=[func.HttpMethod.GET], auth_level=func.AuthLevel.ANONYMOUS)
+def openapi(req: func.HttpRequest) -> func.HttpResponse:
+    """GET /api/openapi.json: the API's OpenAPI 3.1 description (anonymous: it holds no data)."""
+    return to_response(HttpResult(200, openapi_document()))

@@ -108,8 +108,14 @@ def request_cancellation(delivery_id: str, requests: IngestionRepository, bus: M
 def _parse(body: bytes) -> DeliveryRequestBody | HttpResult:
     try:
         document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return problem(400, "Bad Request", f"the body is not valid JSON: {exc}")
+    except RecursionError:
+        # 60 KB of `[` fits under the 413 limit but nests past the interpreter's recursion limit; the C
+        # decoder stops cleanly with RecursionError, which is the client's fault, not a 500.
+        return problem(400, "Bad Request", "the body is not a delivery request: JSON nested too deeply")
+    except ValueError as exc:
+        # JSONDecodeError and UnicodeDecodeError are ValueErrors, and so is Python's limit on integer
+        # strings (4,300 digits, https://docs.python.org/3/library/stdtypes.html#int-max-str-digits).
+        return problem(400, "Bad Request", f"the body is not valid JSON: {str(exc)[:200]}")
     try:
         return DeliveryRequestBody.model_validate(document)
     except ValidationError as exc:
