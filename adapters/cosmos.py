@@ -1,9 +1,10 @@
 """DocumentContainer on azure-cosmos (sync SDK): status codes mapped to the port's typed errors."""
 from __future__ import annotations
 
+import os
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -13,11 +14,15 @@ from azure.cosmos.exceptions import (
     CosmosResourceNotFoundError,
 )
 from azure.core import MatchConditions
+from azure.core.pipeline.transport import RequestsTransport
 
 from adapters.ports import BatchFailed, BatchOperation, Conflict, Document, InvalidId, NotFound, PreconditionFailed
 from adapters.settings import Settings
 
 CONNECTION_SETTING = "CosmosDBConnection"
+# What requests reads from the environment on every request when its session trusts the environment:
+# proxies (and their exclusions) and CA bundles (requests.Session.merge_environment_settings).
+ENVIRONMENT_SETTINGS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 _PROPERTY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -137,12 +142,28 @@ class CosmosContainers:
             return self._client
 
 
+def uses_environment_settings(environ: Mapping[str, str]) -> bool:
+    """True when a proxy or CA-bundle variable is set (either case), so requests must keep reading them."""
+    return any(environ.get(name) or environ.get(name.lower()) for name in ENVIRONMENT_SETTINGS)
+
+
+def _transport() -> RequestsTransport:
+    """The SDK's own transport; it skips the per-request environment lookup when there is nothing to find.
+
+    With ``trust_env`` requests walks os.environ for proxy settings on every request
+    (Session.merge_environment_settings -> get_environ_proxies): 5.5 % of the host's CPU under load
+    (py-spy, bench/e2e_bench.py). azure-core's ``use_env_settings`` turns that off; it stays on whenever a
+    proxy or CA bundle is configured, so behind a proxy nothing changes.
+    """
+    return RequestsTransport(use_env_settings=uses_environment_settings(os.environ))
+
+
 def _connect(settings: Settings) -> CosmosClient:
     connection = settings.get(CONNECTION_SETTING)
     if connection:
-        return CosmosClient.from_connection_string(connection)
+        return CosmosClient.from_connection_string(connection, transport=_transport())
     endpoint = settings.get(f"{CONNECTION_SETTING}__accountEndpoint")
     if not endpoint:
         raise RuntimeError(f"set {CONNECTION_SETTING} or {CONNECTION_SETTING}__accountEndpoint")
     from azure.identity import DefaultAzureCredential  # only on the managed-identity path
-    return CosmosClient(endpoint, credential=DefaultAzureCredential())
+    return CosmosClient(endpoint, credential=DefaultAzureCredential(), transport=_transport())
