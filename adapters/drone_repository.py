@@ -17,7 +17,7 @@ CONFLICT, PRECONDITION_FAILED, NOT_FOUND = 409, 412, 404
 
 
 def reservation_id(delivery_id: str) -> str:
-    """`reservation:{deliveryId}` (DESIGN.md "Ordering races")."""
+    """`reservation:{deliveryId}` (docs/design.md "Ordering races")."""
     return f"reservation:{delivery_id}"
 
 
@@ -103,7 +103,7 @@ class DroneRepository:
     def release(self, reservation: ReservationDocument, drone: DroneDocument | None, etag: str | None,
                 now: datetime) -> None:
         """Atomically turn the reservation into a ``Released`` tombstone and, if the drone is still held for
-        this delivery (DESIGN.md: release reverses it only for the same deliveryId), make the drone available.
+        this delivery (docs/design.md: release reverses it only for the same deliveryId), make the drone available.
         Raises BatchFailed (e.g. 412 when the drone changed since read: a transient retry)."""
         released = reservation.model_copy(update={"status": ReservationStatus.RELEASED, "released_at": now})
         operations = [BatchOperation("replace", reservation.id, released.to_json_dict())]

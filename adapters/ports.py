@@ -98,7 +98,7 @@ class Outgoing:
 
     @property
     def subject(self) -> str:
-        """The Service Bus subject (label) is the message type (DESIGN.md)."""
+        """The Service Bus subject (label) is the message type (docs/design.md)."""
         return str(getattr(self.message, "message_type"))
 
 

@@ -1,5 +1,5 @@
 """Back off, don't burn: transient failures are retried in-process, inside the message lock, with exponential
-back-off and full jitter, for a bounded time budget (docs/app.md "Retries and back-off").
+back-off and equal jitter, for a bounded time budget (docs/app.md "Retries and back-off").
 
 Why in-process: `@app.retry` policies are not supported for Service Bus triggers, and an abandon makes the
 broker redeliver at once, so ten attempts burn MaxDeliveryCount within a second of an outage. Sleeping inside
@@ -23,7 +23,8 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Backoff:
-    """Exponential back-off with full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter")."""
+    """Exponential back-off with equal jitter: each wait is random between half its cap and the cap (AWS
+    Architecture Blog, "Exponential Backoff And Jitter"), so a wait never collapses to nothing."""
 
     first_delay: float = 0.5
     max_delay: float = 8.0

@@ -18,7 +18,7 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
 
 @dataclass(frozen=True)
 class Settings:
-    """Domain and simulation knobs (defaults from DESIGN.md "Domain rules"); connections are read by the root."""
+    """Domain and simulation knobs (defaults from docs/design.md "Domain rules"); connections are read by the root."""
 
     cosmos_database: str = "drone-delivery"
     flight_time_scale: float = 1.0

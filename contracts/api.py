@@ -1,4 +1,4 @@
-"""The HTTP API's request and response bodies (DESIGN.md "HTTP API", Fabrikam field names)."""
+"""The HTTP API's request and response bodies (docs/design.md "HTTP API", Fabrikam field names)."""
 from __future__ import annotations
 
 from typing import Literal

@@ -1,4 +1,4 @@
-"""Cosmos DB documents, one model per kind; each service owns its container (DESIGN.md "Data")."""
+"""Cosmos DB documents, one model per kind; each service owns its container (docs/design.md "Data")."""
 from __future__ import annotations
 
 from enum import StrEnum
@@ -121,7 +121,7 @@ class WaitingRequest(Contract):
 
 
 class DeliveryState(StrEnum):
-    """The Delivery state machine's states (DESIGN.md state table)."""
+    """The Delivery state machine's states (docs/design.md "Delivery state machine")."""
 
     REQUESTED = "Requested"
     AWAITING_READINESS = "AwaitingReadiness"
@@ -214,7 +214,7 @@ class DeliveryDocument(Contract):
 
 
 class DeadLetterAction(StrEnum):
-    """What Remediation did with a dead letter (DESIGN.md remediation table)."""
+    """What Remediation did with a dead letter (docs/design.md "Remediation decision table")."""
 
     STEP_FAILED_SENT = "StepFailedSent"
     RECORDED = "Recorded"

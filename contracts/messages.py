@@ -1,4 +1,4 @@
-"""Every Service Bus message of the saga; ``messageType`` is also the message's subject (DESIGN.md)."""
+"""Every Service Bus message of the saga; ``messageType`` is also the message's subject (docs/design.md)."""
 from __future__ import annotations
 
 from enum import StrEnum
@@ -57,7 +57,7 @@ class Message(Contract):
     """Fields every message carries."""
 
     delivery_id: Identifier
-    # The default only serves construction in code; on the wire `schemaVersion` is required (DESIGN.md "Rules").
+    # The default only serves construction in code; on the wire `schemaVersion` is required (docs/design.md "Rules").
     schema_version: Literal[1] = SCHEMA_VERSION
     occurred_at: UtcDateTime
 
@@ -207,7 +207,7 @@ class InvalidMessage(ValueError):
 
 
 def parse_message(body: bytes | str, subject: str | None) -> AnyMessage:
-    """Validate a received message: a complete envelope, and a subject equal to ``messageType`` (DESIGN.md "Rules")."""
+    """Validate a received message: a complete envelope, and a subject equal to ``messageType`` (docs/design.md "Rules")."""
     try:
         message = _ADAPTER.validate_json(body, context={WIRE: True})
     except ValidationError as exc:

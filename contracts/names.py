@@ -1,4 +1,4 @@
-"""Entity, container and message-id names every service agrees on (DESIGN.md "Topology" and "Data")."""
+"""Entity, container and message-id names every service agrees on (docs/design.md "Topology" and "Data")."""
 from __future__ import annotations
 
 from typing import Final

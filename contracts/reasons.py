@@ -1,4 +1,4 @@
-"""Reason codes: one enum for every failure the saga reports or a dead letter carries (DESIGN.md)."""
+"""Reason codes: one enum for every failure the saga reports or a dead letter carries (docs/design.md)."""
 from __future__ import annotations
 
 from enum import StrEnum
@@ -19,7 +19,7 @@ class ReasonCode(StrEnum):
     TTL_EXPIRED = "TTLExpiredException"
 
 
-# A delivery that failed for several reasons reports the first of these it has (DESIGN.md state table).
+# A delivery that failed for several reasons reports the first of these it has (docs/design.md "Delivery state machine").
 FAILURE_PRECEDENCE: tuple[ReasonCode, ...] = (
     ReasonCode.PACKAGE_REJECTED,
     ReasonCode.NO_DRONE_AVAILABLE,

@@ -1,4 +1,4 @@
-"""The Delivery state machine (DESIGN.md "Delivery state machine"), sans-I/O: document + message in,
+"""The Delivery state machine (docs/design.md "Delivery state machine"), sans-I/O: document + message in,
 new document + effects out. The handler saves the effects with the document and sends them after the save
 (adapters/outbox.py); nothing here touches a port."""
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Fleet rules: the seeded fleet, suitability, distance and flight time (DESIGN.md "Domain rules")."""
+"""Fleet rules: the seeded fleet, suitability, distance and flight time (docs/design.md "Domain rules")."""
 from __future__ import annotations
 
 import math

@@ -25,7 +25,7 @@ from contracts.documents import IngestionRecord
 from contracts.messages import CancelDelivery, DeliveryRequested
 
 log = logging.getLogger(__name__)
-MAX_BODY_BYTES = 64 * 1024          # DESIGN.md "HTTP API": body over 64 KB -> 413
+MAX_BODY_BYTES = 64 * 1024          # docs/design.md "HTTP API": body over 64 KB -> 413
 RETRY_AFTER_SECONDS = "2"           # async request-reply: how long a client should wait before polling GET
 _JSON_MEDIA_TYPE = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
 _DELIVERY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

@@ -76,7 +76,7 @@ def _store_ready(message: DeliveryRequested, packages: PackageRepository, clock:
 
 
 def rejection(weight_kg: float, max_weight_kg: float) -> str | None:
-    """Why Package refuses a package of this weight, or None (DESIGN.md "Domain rules")."""
+    """Why Package refuses a package of this weight, or None (docs/design.md "Domain rules")."""
     if weight_kg <= 0:
         return f"weight {weight_kg} kg must be above 0"
     if weight_kg > max_weight_kg:

@@ -1,1 +1,1 @@
-"""Remediation: one trigger per dead-letter queue; records every dead letter and acts per DESIGN.md's table."""
+"""Remediation: one trigger per dead-letter queue; records every dead letter and acts per docs/design.md's table."""

@@ -1,4 +1,4 @@
-"""Remediation's decision table (DESIGN.md "Remediation decision table") as plain functions on ports."""
+"""Remediation's decision table (docs/design.md "Remediation decision table") as plain functions on ports."""
 from __future__ import annotations
 
 import hashlib

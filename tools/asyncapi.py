@@ -34,7 +34,7 @@ _SENDS = [("ingestion", DELIVERIES_TOPIC, [m.DeliveryRequested]), ("ingestion", 
 _SUBSCRIPTIONS = {PACKAGE_SUBSCRIPTION: ("package", [m.DeliveryRequested, *_TERMINAL]),
                   DRONE_SCHEDULER_SUBSCRIPTION: ("droneScheduler", [m.DeliveryRequested, *_TERMINAL]),
                   DELIVERY_SUBSCRIPTION: (None, [m.DeliveryRequested])}  # forwarded to delivery-inbox
-_HEADERS = {"type": "object", "description": "Service Bus message properties every message carries (DESIGN.md rules)",
+_HEADERS = {"type": "object", "description": "Service Bus message properties every message carries (docs/design.md, Rules)",
             "properties": {
                 "subject": {"type": "string", "description": "= messageType"},
                 "messageId": {"type": "string", "description": "{deliveryId}:{messageType}[:{step}], deterministic"},

@@ -12,7 +12,7 @@ from tests.e2e.checks import dead_letter_records
 from tests.support.processes import REPO_ROOT
 from tests.support.stack import RunningStack, eventually
 
-# Remediation's entity names for the three consumers of a DeliveryRequested (DESIGN.md topology):
+# Remediation's entity names for the three consumers of a DeliveryRequested (docs/design.md "Topology"):
 # the two subscriptions and, through the `delivery` subscription's auto-forward, the session queue.
 CONSUMERS = {"package", "drone-scheduler", "delivery-inbox"}
 

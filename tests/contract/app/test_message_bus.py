@@ -51,7 +51,7 @@ class MessageBusContract:
             f"{delivery_id}:ReadinessDeadline", delivery_id, "ReadinessDeadline")
         assert seen["traceparent"] == outgoing.traceparent and seen["traceparent"].split("-")[1] == TRACEPARENT.split("-")[1]
         assert seen["body"]["messageType"] == "ReadinessDeadline" and seen["body"]["deliveryId"] == delivery_id
-        # DESIGN.md: every message carries messageType (also the subject), deliveryId, schemaVersion, occurredAt.
+        # docs/design.md: every message carries messageType (also the subject), deliveryId, schemaVersion, occurredAt.
         assert {"schemaVersion": 1}.items() <= seen["body"].items() and seen["body"]["occurredAt"]
         assert parse_message(json.dumps(seen["body"]), seen["subject"]).delivery_id == delivery_id
 

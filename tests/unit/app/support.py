@@ -130,7 +130,7 @@ def cancel(delivery_id: str = "d1") -> CancelDelivery:
 
 
 def _natural_step(message: Message) -> str | None:
-    # The app suffixes MessageIds of types that legitimately repeat (DESIGN.md "Idempotent").
+    # The app suffixes MessageIds of types that legitimately repeat (docs/design.md "Idempotent").
     value = getattr(message, "step", None) or getattr(message, "stage", None)
     return str(value) if value is not None else None
 

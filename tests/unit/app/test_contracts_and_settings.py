@@ -48,7 +48,7 @@ VALID_BODY = json.dumps(requested().to_json_dict()).encode()
     (b'{"messageType": "DeliveryRequested", "deliveryId": "d1"}', "DeliveryRequested"),
     (json.dumps({**requested().to_json_dict(), "schemaVersion": 2}).encode(), "DeliveryRequested"),
     (json.dumps({**requested().to_json_dict(), "deliveryId": "a:b"}).encode(), "DeliveryRequested"),
-    (_without("schemaVersion"), "DeliveryRequested"),   # DESIGN.md: every message carries schemaVersion
+    (_without("schemaVersion"), "DeliveryRequested"),   # docs/design.md: every message carries schemaVersion
     (VALID_BODY, None),                                 # ... and its messageType as the subject
     (VALID_BODY, ""),
     (VALID_BODY, "PackageReady"),

@@ -1,4 +1,4 @@
-"""Every row of DESIGN.md's Delivery state machine table, driven through the handler on in-memory fakes."""
+"""Every row of the Delivery state machine table (docs/design.md), driven through the handler on in-memory fakes."""
 from __future__ import annotations
 
 from datetime import timedelta

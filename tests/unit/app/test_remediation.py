@@ -1,4 +1,4 @@
-"""Every row of DESIGN.md's remediation decision table, through the dead-letter triggers."""
+"""Every row of the remediation decision table (docs/design.md), through the dead-letter triggers."""
 from __future__ import annotations
 
 import json

@@ -81,6 +81,6 @@ def test_unreadable_or_invalid_json_file_is_a_config_error(tmp_path: Path) -> No
 def test_the_declaration_the_app_ships_is_valid() -> None:
     shipped = Path(__file__).resolve().parents[3] / "resources" / "eventgrid.json"
     config = load_config(shipped, {"FUNCTIONS_PORT": "7171"})
-    topic = config.topic("delivery-events")  # the topic name DESIGN.md fixes
+    topic = config.topic("delivery-events")  # the topic name docs/design.md fixes
     assert topic is not None and topic.subscriptions
     assert all(sub.endpoint_url.startswith("http") for sub in topic.subscriptions)
