@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 from functools import cached_property
 
+from adapters import telemetry
 from adapters.drone_repository import DroneRepository
 from adapters.ports import Clock, DocumentContainer, EventPublisher, MessageBus
 from adapters.outbox import RelaySchedule
@@ -21,7 +22,7 @@ from contracts.names import (
     DEADLETTERS_CONTAINER, DELIVERIES_CONTAINER, DRONES_CONTAINER, PACKAGES_CONTAINER, REQUESTS_CONTAINER,
 )
 
-PARTITION_KEYS = {DRONES_CONTAINER: "/fleetId"}  # every other container is partitioned by /id (DESIGN.md "Data")
+PARTITION_KEYS = {DRONES_CONTAINER: "/fleetId"}  # every other container is partitioned by /id (docs/design.md "Data")
 
 
 def utc_now() -> datetime:
@@ -55,13 +56,13 @@ class Dependencies:
 
     @cached_property
     def bus(self) -> MessageBus:
-        """The process-wide Service Bus sender."""
-        return self._bus()
+        """The process-wide Service Bus sender (each send a producer span when tracing is on)."""
+        return telemetry.traced_bus(self._bus())
 
     @cached_property
     def events(self) -> EventPublisher:
-        """The Event Grid publisher."""
-        return self._events()
+        """The Event Grid publisher (each publish a producer span when tracing is on)."""
+        return telemetry.traced_events(self._events())
 
     @cached_property
     def requests(self) -> IngestionRepository:
@@ -103,7 +104,9 @@ def dependencies() -> Dependencies:
     global _current
     with _lock:
         if _current is None:
-            _current = azure_backed(Settings.from_env())
+            settings = Settings.from_env()
+            telemetry.configure(settings.env)  # before any port is built: the bus and publisher wrap if it is on
+            _current = azure_backed(settings)
         return _current
 
 

@@ -1,10 +1,10 @@
-"""How the saga's messages and events are addressed: session, MessageId, trace (DESIGN.md "Rules")."""
+"""How the saga's messages and events are addressed: session, MessageId, trace (docs/design.md "Rules")."""
 from __future__ import annotations
 
 from datetime import datetime
 
 from adapters.ports import Event, Outgoing
-from adapters.tracing import child_of
+from adapters.tracing import event_context, sending_context
 from contracts.documents import DeliveryEventData, DeliveryState
 from contracts.messages import DeliveryOutcome, Message
 from contracts.names import DELIVERIES_TOPIC, DELIVERY_INBOX_QUEUE, EVENT_DATA_VERSION, event_id, event_type, message_id
@@ -29,7 +29,7 @@ def outcome_event(outcome: DeliveryOutcome, traceparent: str | None) -> Event:
     kind = str(outcome.message_type)
     data = DeliveryEventData(
         delivery_id=outcome.delivery_id, owner_id=outcome.owner_id, state=_STATES[kind], reason=outcome.reason,
-        package_id=outcome.package_id, drone_id=outcome.drone_id, traceparent=traceparent,
+        package_id=outcome.package_id, drone_id=outcome.drone_id, traceparent=event_context(traceparent),
         occurred_at=outcome.occurred_at,
     )
     return Event(id=event_id(outcome.delivery_id, kind), event_type=event_type(kind),
@@ -40,4 +40,4 @@ def outcome_event(outcome: DeliveryOutcome, traceparent: str | None) -> Event:
 def _addressed(entity: str, message: Message, parent: str | None, step: str | None, at: datetime | None) -> Outgoing:
     kind = str(getattr(message, "message_type"))
     return Outgoing(entity=entity, message=message, message_id=message_id(message.delivery_id, kind, step),
-                    session_id=message.delivery_id, traceparent=child_of(parent), scheduled_at=at)
+                    session_id=message.delivery_id, traceparent=sending_context(parent), scheduled_at=at)

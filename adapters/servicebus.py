@@ -1,7 +1,7 @@
 """MessageBus on azure-servicebus (sync SDK): ONE ServiceBusClient per process, created on first send.
 
 A Python Service Bus output binding carries only the body; every message here needs SessionId,
-MessageId, subject and application properties, so sends go through the SDK (DESIGN.md "Rules").
+MessageId, subject and application properties, so sends go through the SDK (docs/design.md "Rules").
 """
 from __future__ import annotations
 
@@ -92,7 +92,8 @@ def to_service_bus_message(outgoing: Outgoing) -> ServiceBusMessage:
     """The SDK message: JSON body, subject = messageType, deterministic MessageId, session, trace context."""
     properties = {"messageType": outgoing.subject}
     if outgoing.traceparent:
-        # W3C traceparent, and Diagnostic-Id as the Service Bus SDKs' own tracing reads it.
+        # W3C traceparent, and Diagnostic-Id as the Service Bus SDKs' own tracing reads it. With tracing on it is
+        # the context of the app's producer span (adapters/telemetry.py TracedMessageBus).
         properties.update({"traceparent": outgoing.traceparent, "Diagnostic-Id": outgoing.traceparent})
     return ServiceBusMessage(
         json.dumps(outgoing.message.to_json_dict()), content_type="application/json",

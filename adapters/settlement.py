@@ -1,7 +1,7 @@
 """The one place Service Bus triggers settle: parse -> handler -> settle by the handler's typed outcome.
 
 Triggers use ``auto_complete_messages=False`` and the message-actions binding of
-azurefunctions-extensions-bindings-servicebus (complete / abandon / deadletter); DESIGN.md "Rules":
+azurefunctions-extensions-bindings-servicebus (complete / abandon / deadletter); docs/design.md "Rules":
 complete on success, dead-letter at once with a reason for invalid messages and business failures;
 transient errors are retried in-process with back-off (adapters/retry.py), and only when its budget is spent
 abandoned (redelivered up to MaxDeliveryCount, then dead-lettered by the broker).
@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from adapters import telemetry
 from adapters.retry import NO_RETRY, Backoff
 from contracts.messages import AnyMessage, InvalidMessage, parse_message
 from contracts.reasons import ReasonCode
@@ -128,18 +129,33 @@ def received_from(msg: Any) -> Received:
 
 
 def process(msg: Any, actions: MessageActions, handler: Callable[[Received], Outcome],
-            backoff: Backoff = NO_RETRY) -> Outcome:
+            backoff: Backoff = NO_RETRY, *, service: str = "", destination: str = "",
+            subscription: str | None = None) -> Outcome:
     """Run ``handler`` on the message (retrying transient failures with ``backoff``) and settle by its outcome;
-    once the back-off budget is spent, abandon and re-raise."""
+    once the back-off budget is spent, abandon and re-raise. With tracing on, all of it is one CONSUMER span of
+    step ``service`` reading ``destination`` (a queue, or a topic and ``subscription``; adapters/telemetry.py), child of the context the message carries."""
     received = received_from(msg)
-    try:
-        outcome = backoff.run(lambda: handler(received), f"{received.subject} {received.message_id}")
-    except Exception:
-        log.exception("transient failure handling %s (%s); abandoning for a retry", received.message_id, received.subject)
-        _abandon_quietly(msg, actions)
-        raise
-    settle(msg, actions, outcome, received)
+    with telemetry.consuming(service, "servicebus", destination, received.message_id, received.session_id,
+                             received.traceparent, subscription) as span:
+        try:
+            outcome = backoff.run(lambda: handler(received), f"{received.subject} {received.message_id}")
+        except Exception:
+            log.exception("transient failure handling %s (%s); abandoning for a retry", received.message_id,
+                          received.subject)
+            telemetry.set_outcome(span, "abandon")
+            _abandon_quietly(msg, actions)
+            raise
+        settle(msg, actions, outcome, received)
+        if span is not None:
+            telemetry.set_outcome(span, *_disposition(outcome))
     return outcome
+
+
+def _disposition(outcome: Outcome) -> tuple[str, str | None]:
+    # messaging.servicebus.disposition_status values (OTel semantic conventions, Azure Service Bus).
+    if isinstance(outcome, DeadLetter):
+        return "dead_letter", outcome.reason
+    return ("defer", None) if isinstance(outcome, Defer) else ("complete", None)
 
 
 def settle(msg: Any, actions: MessageActions, outcome: Outcome, received: Received) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import azure.functions as func
 import azurefunctions.extensions.bindings.servicebus as servicebus
 
+from adapters import telemetry
 from adapters.bootstrap import dependencies
 from adapters.http import HttpResult, problem, to_response
 from adapters.settlement import on_contract, process
@@ -23,23 +24,27 @@ def delivery_on_inbox(msg: servicebus.ServiceBusReceivedMessage,
     deps = dependencies()
     process(msg, message_actions, on_contract(lambda message, received: handle_inbox_message(
         message, received, deps.deliveries, deps.bus, deps.events, deps.clock,
-        deps.settings.readiness_deadline_seconds, deps.relay_schedule)), backoff=deps.backoff)
+        deps.settings.readiness_deadline_seconds, deps.relay_schedule)), backoff=deps.backoff,
+        service=telemetry.DELIVERY, destination=DELIVERY_INBOX_QUEUE)
 
 
 @bp.function_name("delivery_relay")
 @bp.timer_trigger(arg_name="timer", schedule=RELAY_SCHEDULE, run_on_startup=False, use_monitor=False)
 def delivery_relay(timer: func.TimerRequest) -> None:
     """Send what saved deliveries still owe once it is due (e.g. announcements held up by an Event Grid outage)."""
-    deps = dependencies()
-    relay_owed_effects(deps.deliveries, deps.bus, deps.events, deps.clock, deps.relay_schedule)
+    deps = dependencies()  # first: the first call configures tracing, before any span starts
+    with telemetry.timer_run(telemetry.DELIVERY, "delivery_relay"):
+        relay_owed_effects(deps.deliveries, deps.bus, deps.events, deps.clock, deps.relay_schedule)
 
 
 @bp.function_name("get_delivery")
 @bp.route(route="deliveries/{deliveryId}", methods=[func.HttpMethod.GET], auth_level=HTTP_AUTH)
 def get_delivery(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/deliveries/{deliveryId}: state, reason, package, drone, ETA, history, trace id."""
-    delivery_id = req.route_params.get("deliveryId", "")
-    status = delivery_status(delivery_id, dependencies().deliveries)
-    if status is None:
-        return to_response(problem(404, "Not Found", f"no delivery {delivery_id}"))
-    return to_response(HttpResult(200, status))
+    deps = dependencies()
+    with telemetry.http_request(telemetry.DELIVERY, req, "deliveries/{deliveryId}") as request:
+        delivery_id = req.route_params.get("deliveryId", "")
+        status = delivery_status(delivery_id, deps.deliveries)
+        if status is None:
+            return request.respond(to_response(problem(404, "Not Found", f"no delivery {delivery_id}")))
+        return request.respond(to_response(HttpResult(200, status)))

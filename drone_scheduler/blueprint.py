@@ -4,6 +4,7 @@ from __future__ import annotations
 import azure.functions as func
 import azurefunctions.extensions.bindings.servicebus as servicebus
 
+from adapters import telemetry
 from adapters.bootstrap import dependencies
 from adapters.settlement import on_contract, process
 from adapters.triggers import RELAY_SCHEDULE, SERVICE_BUS_CONNECTION
@@ -25,12 +26,14 @@ def drone_scheduler_on_deliveries(msg: servicebus.ServiceBusReceivedMessage,
     fleet = FleetConfig.from_settings(deps.settings)
     process(msg, message_actions, on_contract(lambda message, received: handle_drone_message(
         message, received, deps.drones, deps.bus, deps.clock, fleet, deps.settings.transient_failure_step)),
-        backoff=deps.backoff)
+        backoff=deps.backoff, service=telemetry.DRONE_SCHEDULER, destination=DELIVERIES_TOPIC,
+        subscription=DRONE_SCHEDULER_SUBSCRIPTION)
 
 
 @bp.function_name("drone_scheduler_waitlist")
 @bp.timer_trigger(arg_name="timer", schedule=RELAY_SCHEDULE, run_on_startup=False, use_monitor=False)
 def drone_scheduler_waitlist(timer: func.TimerRequest) -> None:
     """Serve requests waiting for a busy fleet, and give up on those that waited too long (NoDroneAvailable)."""
-    deps = dependencies()
-    serve_waiting(deps.drones, deps.bus, deps.clock, FleetConfig.from_settings(deps.settings))
+    deps = dependencies()  # first: the first call configures tracing, before any span starts
+    with telemetry.timer_run(telemetry.DRONE_SCHEDULER, "drone_scheduler_waitlist"):
+        serve_waiting(deps.drones, deps.bus, deps.clock, FleetConfig.from_settings(deps.settings))

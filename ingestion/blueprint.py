@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from adapters import telemetry
 from adapters.bootstrap import dependencies
 from adapters.http import HttpResult, to_response
 from adapters.triggers import HTTP_AUTH, RELAY_SCHEDULE
@@ -16,9 +17,11 @@ bp = func.Blueprint()
 @bp.route(route="deliveries", methods=[func.HttpMethod.POST], auth_level=HTTP_AUTH)
 def ingest_delivery(req: func.HttpRequest) -> func.HttpResponse:
     """POST /api/deliveries."""
-    deps = dependencies()
-    return to_response(accept_delivery(req.get_body(), req.headers.get("content-type"), req.headers.get("traceparent"),
-                                       deps.requests, deps.bus, deps.clock, schedule=deps.relay_schedule))
+    deps = dependencies()  # first: the first call configures tracing, before any span starts
+    with telemetry.http_request(telemetry.INGESTION, req, "deliveries") as request:
+        return request.respond(to_response(accept_delivery(
+            req.get_body(), req.headers.get("content-type"), request.traceparent, deps.requests, deps.bus, deps.clock,
+            schedule=deps.relay_schedule)))
 
 
 @bp.function_name("cancel_delivery")
@@ -26,7 +29,9 @@ def ingest_delivery(req: func.HttpRequest) -> func.HttpResponse:
 def cancel_delivery(req: func.HttpRequest) -> func.HttpResponse:
     """DELETE /api/deliveries/{deliveryId}."""
     deps = dependencies()
-    return to_response(request_cancellation(req.route_params.get("deliveryId", ""), deps.requests, deps.bus, deps.clock))
+    with telemetry.http_request(telemetry.INGESTION, req, "deliveries/{deliveryId}") as request:
+        return request.respond(to_response(request_cancellation(req.route_params.get("deliveryId", ""), deps.requests,
+                                                                deps.bus, deps.clock)))
 
 
 @bp.function_name("ingestion_relay")
@@ -34,11 +39,13 @@ def cancel_delivery(req: func.HttpRequest) -> func.HttpResponse:
 def ingestion_relay(timer: func.TimerRequest) -> None:
     """Publish accepted requests whose DeliveryRequested did not go out (commit, then announce)."""
     deps = dependencies()
-    relay_unpublished(deps.requests, deps.bus, deps.clock, deps.relay_schedule)
+    with telemetry.timer_run(telemetry.INGESTION, "ingestion_relay"):
+        relay_unpublished(deps.requests, deps.bus, deps.clock, deps.relay_schedule)
 
 
 @bp.function_name("openapi_document")
 @bp.route(route="openapi.json", methods=[func.HttpMethod.GET], auth_level=func.AuthLevel.ANONYMOUS)
 def openapi(req: func.HttpRequest) -> func.HttpResponse:
     """GET /api/openapi.json: the API's OpenAPI 3.1 description (anonymous: it holds no data)."""
-    return to_response(HttpResult(200, openapi_document()))
+    with telemetry.http_request(telemetry.INGESTION, req, "openapi.json") as request:
+        return request.respond(to_response(HttpResult(200, openapi_document())))

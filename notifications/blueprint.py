@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import azure.functions as func
 
+from adapters import telemetry
 from adapters.bootstrap import dependencies
 from adapters.triggers import COSMOS_CONNECTION
-from contracts.names import NOTIFICATIONS_CONTAINER
+from contracts.names import EVENT_GRID_TOPIC, NOTIFICATIONS_CONTAINER
 from notifications.handlers import notification_for
 
 bp = func.Blueprint()
@@ -20,6 +21,11 @@ DATABASE_NAME = "drone-delivery"
                      container_name=NOTIFICATIONS_CONTAINER)
 def notify_owner(event: func.EventGridEvent, notification: func.Out[func.Document]) -> None:
     """Record one notification per delivery event (id = event id: a redelivered event overwrites itself)."""
-    document = notification_for(event.id, event.event_type, event.get_json(), dependencies().clock)
-    if document is not None:
-        notification.set(func.Document.from_dict(document.to_json_dict()))
+    deps = dependencies()  # first: the first call configures tracing, before the span starts
+    data = event.get_json()
+    fields = data if isinstance(data, dict) else {}
+    with telemetry.consuming(telemetry.NOTIFICATIONS, "eventgrid", EVENT_GRID_TOPIC, event.id, fields.get("deliveryId"),
+                             fields.get("traceparent")):
+        document = notification_for(event.id, event.event_type, data, deps.clock)
+        if document is not None:
+            notification.set(func.Document.from_dict(document.to_json_dict()))

@@ -4,6 +4,7 @@ from __future__ import annotations
 import azure.functions as func
 import azurefunctions.extensions.bindings.servicebus as servicebus
 
+from adapters import telemetry
 from adapters.bootstrap import dependencies
 from adapters.settlement import on_contract, process
 from adapters.triggers import SERVICE_BUS_CONNECTION
@@ -24,4 +25,4 @@ def package_on_deliveries(msg: servicebus.ServiceBusReceivedMessage,
     s = deps.settings
     process(msg, message_actions, on_contract(lambda message, received: handle_package_message(
         message, received, deps.packages, deps.bus, deps.clock, s.max_package_weight_kg, s.transient_failure_step)),
-        backoff=deps.backoff)
+        backoff=deps.backoff, service=telemetry.PACKAGE, destination=DELIVERIES_TOPIC, subscription=PACKAGE_SUBSCRIPTION)

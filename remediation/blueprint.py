@@ -6,6 +6,7 @@ from typing import Any
 import azure.functions as func
 import azurefunctions.extensions.bindings.servicebus as servicebus
 
+from adapters import telemetry
 from adapters.bootstrap import dependencies
 from adapters.settlement import process
 from adapters.triggers import SERVICE_BUS_CONNECTION
@@ -20,8 +21,14 @@ bp = func.Blueprint()
 
 def _remediate(msg: Any, actions: Any, entity: str) -> None:
     deps = dependencies()
+    # The span names the dead-letter queue it reads: `delivery-inbox/$DeadLetterQueue`, or `deliveries` and the
+    # subscription's `<name>/$DeadLetterQueue` (Service Bus entity paths).
+    inbox = entity == DELIVERY_INBOX_QUEUE
+    destination = f"{entity}/{DEAD_LETTER_SUFFIX}" if inbox else DELIVERIES_TOPIC
+    subscription = None if inbox else f"{entity}/{DEAD_LETTER_SUFFIX}"
     process(msg, actions, lambda received: handle_dead_letter(
-        received, entity, deps.deadletters, deps.bus, deps.clock, deps.attempts, deps.backoff))
+        received, entity, deps.deadletters, deps.bus, deps.clock, deps.attempts, deps.backoff),
+        service=telemetry.REMEDIATION, destination=destination, subscription=subscription)
 
 
 @bp.function_name("remediate_package_dead_letters")
