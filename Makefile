@@ -14,7 +14,10 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
+# tests/stack/test_dashboard.py drives Debian's Chromium through Playwright (never Playwright's own browser builds).
 test: $(STAMP)
+	@command -v chromium >/dev/null || test -x /usr/bin/chromium || \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 	$(BIN)/python -m pytest
 
 # The whole choreography locally: emulators + Functions host running this app (Ctrl-C stops it).

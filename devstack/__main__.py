@@ -13,6 +13,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "cosmos": ("devstack.cosmos.cli", "Cosmos DB NoSQL: REST emulator (SQLite-backed)"),
     "eventgrid": ("devstack.eventgrid.cli", "Event Grid: topics and webhook delivery"),
     "host": ("devstack.functions_host.cli", "Functions host: runs function_app.py"),
+    "dashboard": ("devstack.dashboard.cli", "trace dashboard: OTLP/HTTP receiver and deliveries' timelines"),
     "up": ("devstack.stack.cli", "the whole stack: the three emulators and the host running this app"),
     "demo": ("devstack.demo.cli", "submit deliveries to a running stack (or start one) and show the outcome"),
     "dlq": ("devstack.dlq.cli", "list, show and redrive dead letters (Remediation's records)"),

@@ -1,4 +1,4 @@
-"""`python -m devstack up`: start Service Bus, Cosmos DB, Event Grid and the Functions host together."""
+"""`python -m devstack up`: start Service Bus, Cosmos DB, Event Grid, the trace dashboard and the Functions host."""
 from __future__ import annotations
 
 import argparse
@@ -14,11 +14,11 @@ from rich.table import Table
 
 from devstack.stack.app_settings import local_values
 from devstack.stack.services import stack_services
-from devstack.stack.settings import Ports, StackSettings
+from devstack.stack.settings import DEFAULT_DASHBOARD_PORT, Ports, StackSettings
 from devstack.stack.supervisor import StackError, Supervisor
 
 COLOURS = {"servicebus": "cyan", "cosmos": "green", "eventgrid": "magenta", "host": "yellow",
-           "devstack": "bold white"}
+           "dashboard": "blue", "devstack": "bold white"}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -30,6 +30,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--reset", action="store_true", help="delete the data folder first")
     for name, port in defaults.by_service().items():
         parser.add_argument(f"--{name}-port", type=int, default=port, help=f"default {port}")
+    parser.add_argument("--dashboard-port", type=int, default=DEFAULT_DASHBOARD_PORT,
+                        help=f"trace dashboard and OTLP/HTTP receiver the host exports to (default "
+                             f"{DEFAULT_DASHBOARD_PORT}; 0: no dashboard, the host exports nothing unless "
+                             "OTEL_EXPORTER_OTLP_ENDPOINT is set)")
     parser.add_argument("--eventgrid-time-scale", type=float, default=1.0,
                         help="multiplies Event Grid's retry back-off (e.g. 0.01 for fast retries)")
     parser.add_argument("--host-instances", type=_instances, default=1, metavar="N",
@@ -51,7 +55,8 @@ def _instances(text: str) -> int:
 def settings_from(args: argparse.Namespace) -> StackSettings:
     """StackSettings from flags plus the app's local settings."""
     app_dir = args.app.resolve()
-    ports = Ports(args.servicebus_port, args.cosmos_port, args.eventgrid_port, args.host_port)
+    ports = Ports(args.servicebus_port, args.cosmos_port, args.eventgrid_port, args.host_port,
+                  args.dashboard_port or None)
     return StackSettings(app_dir=app_dir, data_dir=args.data_dir.resolve(), ports=ports,
                          eventgrid_time_scale=args.eventgrid_time_scale,
                          app_settings=local_values(app_dir), log_level=args.log_level,

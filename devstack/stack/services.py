@@ -1,4 +1,4 @@
-"""The four child processes of a local stack: their command lines and environments."""
+"""The child processes of a local stack (four, plus the trace dashboard when asked): command lines and environments."""
 from __future__ import annotations
 
 import os
@@ -32,7 +32,8 @@ class ServiceSpec:
 
 
 def stack_services(settings: StackSettings) -> list[ServiceSpec]:
-    """Service Bus, Cosmos DB, Event Grid, then the Functions host, each with its own data folder."""
+    """Service Bus, Cosmos DB, Event Grid, the dashboard (when ``ports.dashboard`` is set), then the Functions host,
+    each with its own data folder. The dashboard starts before the host so the host's first spans have a receiver."""
     data, ports, common = settings.data_dir, settings.ports, ["--host", settings.bind,
                                                              "--log-level", settings.log_level]
     # Event Grid's subscription endpoint (resources/eventgrid.json) names the host's port and the
@@ -40,7 +41,7 @@ def stack_services(settings: StackSettings) -> list[ServiceSpec]:
     eventgrid_env = {"FUNCTIONS_PORT": str(ports.host), "EVENTGRID_TOPIC_KEY": EVENTGRID_KEY}
     # Real environment variables win over local.settings.json in the host, as in `func start`; the
     # stack's connection settings win over the app settings (local.settings.json points at default ports).
-    host_env = {**settings.app_settings, **settings.connection_settings()}
+    host_env = {**settings.app_settings, **settings.connection_settings(), **settings.telemetry_settings(os.environ)}
     return [
         ServiceSpec("servicebus", ["servicebus", "--port", str(ports.servicebus), *common,
                                    "--config", str(settings.resource(settings.servicebus_config, "Config.json")),
@@ -52,8 +53,19 @@ def stack_services(settings: StackSettings) -> list[ServiceSpec]:
                                   "--config", str(settings.resource(settings.eventgrid_config, "eventgrid.json")),
                                   "--time-scale", str(settings.eventgrid_time_scale),
                                   "--data-dir", str(data / "eventgrid")], ports.eventgrid, eventgrid_env),
+        *dashboard(settings, common),
         *host_instances(settings, host_env, common),
     ]
+
+
+def dashboard(settings: StackSettings, common: list[str]) -> list[ServiceSpec]:
+    """The trace dashboard (devstack/dashboard), or nothing when the stack has no dashboard port."""
+    port = settings.ports.dashboard
+    if port is None:
+        return []
+    return [ServiceSpec("dashboard", ["dashboard", "--port", str(port), *common,
+                                      "--eventgrid-url", f"http://{settings.bind}:{settings.ports.eventgrid}",
+                                      "--data-dir", str(settings.data_dir / "dashboard")], port)]
 
 
 def host_instances(settings: StackSettings, env: dict[str, str], common: list[str]) -> list[ServiceSpec]:

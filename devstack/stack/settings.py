@@ -1,6 +1,7 @@
 """Ports, data folders and the connection settings one local stack hands to the app."""
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -11,6 +12,10 @@ SERVICEBUS_KEY = "SAS_KEY_VALUE"
 COSMOS_KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
 EVENTGRID_KEY = "ZGV2c3RhY2stZXZlbnRncmlkLWtleQ=="
 EVENTGRID_TOPIC = "delivery-events"
+DEFAULT_DASHBOARD_PORT = 7070
+# Either one set by the user means they export traces somewhere of their own
+# (https://opentelemetry.io/docs/specs/otel/protocol/exporter/#configuration-options).
+OTLP_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
 
 
 @dataclass(frozen=True)
@@ -21,9 +26,12 @@ class Ports:
     cosmos: int = 8081
     eventgrid: int = 7073
     host: int = 7071
+    # The trace dashboard is opt-in here (None: not started) so stacks built in code (tests, benchmarks) never
+    # claim a fixed port; `devstack up` asks for it on DEFAULT_DASHBOARD_PORT unless told otherwise.
+    dashboard: int | None = None
 
     def by_service(self) -> dict[str, int]:
-        """Service name → port, in start order."""
+        """Service name → port of the four core services, in start order."""
         return {"servicebus": self.servicebus, "cosmos": self.cosmos,
                 "eventgrid": self.eventgrid, "host": self.host}
 
@@ -64,12 +72,26 @@ class StackSettings:
             "EventGridTopicKey": EVENTGRID_KEY,
         }
 
+    def telemetry_settings(self, environ: Mapping[str, str]) -> dict[str, str]:
+        """The OTLP exporter settings that point the host at the dashboard — none without a dashboard, or when
+        the user's environment or local settings already name an OTLP endpoint (theirs wins)."""
+        if self.ports.dashboard is None:
+            return {}
+        chosen = {**environ, **self.app_settings}
+        if any(chosen.get(name) for name in OTLP_ENDPOINT_VARIABLES):
+            return {}
+        return {"OTEL_EXPORTER_OTLP_ENDPOINT": f"http://{self.bind}:{self.ports.dashboard}",
+                "OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf"}
+
     def endpoints(self) -> dict[str, str]:
         """Human-readable endpoint per service."""
         host, ports = self.bind, self.ports
-        return {
+        endpoints = {
             "servicebus": f"amqp://{host}:{ports.servicebus}",
             "cosmos": f"http://{host}:{ports.cosmos}/",
             "eventgrid": f"http://{host}:{ports.eventgrid}/topics/{EVENTGRID_TOPIC}/api/events",
             "host": f"http://{host}:{ports.host}/api/deliveries",
         }
+        if ports.dashboard is not None:
+            endpoints["dashboard"] = f"http://{host}:{ports.dashboard}/"
+        return endpoints

@@ -24,7 +24,7 @@ from devstack.stack.supervisor import Supervisor, port_in_use
 from tests.functions.sample_apps import prepare_app
 from tests.support.processes import REPO_ROOT, free_port
 
-SERVICES = ("servicebus", "cosmos", "eventgrid", "host")
+SERVICES = ("servicebus", "cosmos", "eventgrid", "dashboard", "host")  # all on free ports, never the defaults
 
 
 def small_app(tmp_path: Path) -> Path:
