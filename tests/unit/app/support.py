@@ -161,3 +161,14 @@ class RacingContainer(InMemoryContainer):
         if hook is not None:
             hook()
         return found
+
+
+def post_delivery(payload: bytes | dict[str, Any], content_type: str = "application/json",
+                  **headers: str) -> Any:
+    """POST /api/deliveries through the app's own function (the HTTP trigger the host would call)."""
+    import azure.functions as func
+
+    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
+    request = func.HttpRequest("POST", "http://localhost/api/deliveries", body=raw,
+                               headers={"content-type": content_type, **headers})
+    return user_function("ingest_delivery")(request)

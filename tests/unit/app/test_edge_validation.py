@@ -5,7 +5,6 @@ valid, describes exactly the routes the app registers, and describes what those 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -14,11 +13,10 @@ import pytest
 from openapi_spec_validator import OpenAPIV31SpecValidator
 
 from adapters import bootstrap
-from adapters.memory import ManualClock
 from contracts.api import DeliveryAccepted, DeliveryStatus, Problem
 from contracts.names import DELIVERIES_TOPIC
 from contracts.openapi import ROUTE_PREFIX, openapi_document
-from tests.unit.app.support import T0, FakeMessageActions, app_functions, sdk_message, user_function
+from tests.unit.app.support import FakeMessageActions, app_functions, post_delivery, sdk_message, user_function
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -34,18 +32,7 @@ def package(**overrides: Any) -> dict[str, Any]:
     return {"packageId": "pkg-1", "size": "Small", "weight": 2.5, **overrides}
 
 
-@pytest.fixture()
-def deps() -> Iterator[bootstrap.Dependencies]:
-    installed = bootstrap.in_memory(clock=ManualClock(T0))
-    bootstrap.install(installed)
-    yield installed
-    bootstrap.install(None)
-
-
-def post(raw: bytes) -> func.HttpResponse:
-    request = func.HttpRequest("POST", "http://localhost/api/deliveries", body=raw,
-                               headers={"content-type": "application/json"})
-    return user_function("ingest_delivery")(request)
+post = post_delivery
 
 
 def problem_of(response: func.HttpResponse) -> dict[str, Any]:

@@ -2,16 +2,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import azure.functions as func
 import pytest
 
 from adapters import bootstrap
-from adapters.memory import ManualClock
 from contracts.names import DELIVERIES_TOPIC, DELIVERY_INBOX_QUEUE
-from tests.unit.app.support import T0, FakeMessageActions, sdk_message, user_function
+from tests.unit.app.support import FakeMessageActions, post_delivery, sdk_message, user_function
 
 TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
@@ -24,19 +22,7 @@ def body(**overrides: Any) -> dict[str, Any]:
     return {**base, **overrides}
 
 
-@pytest.fixture()
-def deps() -> Iterator[bootstrap.Dependencies]:
-    installed = bootstrap.in_memory(clock=ManualClock(T0))
-    bootstrap.install(installed)
-    yield installed
-    bootstrap.install(None)
-
-
-def post(payload: bytes | dict[str, Any], content_type: str = "application/json", **headers: str) -> func.HttpResponse:
-    raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
-    request = func.HttpRequest("POST", "http://localhost/api/deliveries", body=raw,
-                               headers={"content-type": content_type, **headers})
-    return user_function("ingest_delivery")(request)
+post = post_delivery
 
 
 def call(name: str, method: str, delivery_id: str) -> func.HttpResponse:

@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 
 import pytest
 
 from adapters import bootstrap
 from adapters.retry import NO_RETRY
-from adapters.memory import InMemoryContainer, ManualClock
+from adapters.memory import InMemoryContainer
 from adapters.ports import Document
 from adapters.repositories import DeadLetterRepository
 from contracts.documents import DeadLetterAction, DeadLetterRecord
@@ -23,14 +22,6 @@ from tests.unit.app.support import (
 
 TRIGGERS = {"package": "remediate_package_dead_letters", "drone-scheduler": "remediate_drone_scheduler_dead_letters",
             "delivery": "remediate_delivery_subscription_dead_letters", "delivery-inbox": "remediate_inbox_dead_letters"}
-
-
-@pytest.fixture()
-def deps() -> Iterator[bootstrap.Dependencies]:
-    installed = bootstrap.in_memory(clock=ManualClock(T0))
-    bootstrap.install(installed)
-    yield installed
-    bootstrap.install(None)
 
 
 def dead_letter(entity: str, message: Message | None, reason: str, body: bytes | None = None) -> FakeMessageActions:
