@@ -7,19 +7,23 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from functools import cached_property
 
 from adapters import telemetry
 from adapters.drone_repository import DroneRepository
-from adapters.ports import Clock, DocumentContainer, EventPublisher, MessageBus
 from adapters.outbox import RelaySchedule
-from adapters.retry import Backoff
+from adapters.ports import Clock, DocumentContainer, EventPublisher, MessageBus
 from adapters.repositories import DeadLetterRepository, DeliveryRepository, IngestionRepository, PackageRepository
+from adapters.retry import Backoff
 from adapters.settings import Settings
 from adapters.settlement import AttemptCounter
 from contracts.names import (
-    DEADLETTERS_CONTAINER, DELIVERIES_CONTAINER, DRONES_CONTAINER, PACKAGES_CONTAINER, REQUESTS_CONTAINER,
+    DEADLETTERS_CONTAINER,
+    DELIVERIES_CONTAINER,
+    DRONES_CONTAINER,
+    PACKAGES_CONTAINER,
+    REQUESTS_CONTAINER,
 )
 
 PARTITION_KEYS = {DRONES_CONTAINER: "/fleetId"}  # every other container is partitioned by /id (docs/design.md "Data")
@@ -27,7 +31,7 @@ PARTITION_KEYS = {DRONES_CONTAINER: "/fleetId"}  # every other container is part
 
 def utc_now() -> datetime:
     """The production clock."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Dependencies:

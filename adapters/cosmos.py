@@ -8,13 +8,16 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from azure.cosmos import ContainerProxy, CosmosClient
-from azure.cosmos.exceptions import (
-    CosmosAccessConditionFailedError, CosmosBatchOperationError, CosmosHttpResponseError, CosmosResourceExistsError,
-    CosmosResourceNotFoundError,
-)
 from azure.core import MatchConditions
 from azure.core.pipeline.transport import RequestsTransport
+from azure.cosmos import ContainerProxy, CosmosClient
+from azure.cosmos.exceptions import (
+    CosmosAccessConditionFailedError,
+    CosmosBatchOperationError,
+    CosmosHttpResponseError,
+    CosmosResourceExistsError,
+    CosmosResourceNotFoundError,
+)
 
 from adapters.ports import BatchFailed, BatchOperation, Conflict, Document, InvalidId, NotFound, PreconditionFailed
 from adapters.settings import Settings

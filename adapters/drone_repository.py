@@ -7,7 +7,12 @@ from datetime import datetime
 
 from adapters.ports import BatchOperation, Conflict, DocumentContainer, NotFound
 from contracts.documents import (
-    DroneDocument, DroneStatus, EndedMarker, ReservationDocument, ReservationStatus, WaitingRequest,
+    DroneDocument,
+    DroneStatus,
+    EndedMarker,
+    ReservationDocument,
+    ReservationStatus,
+    WaitingRequest,
 )
 
 RESERVATION_EXISTS = 0   # index of the reservation create in the reserve batch (409: already ours, or released)

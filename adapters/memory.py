@@ -7,10 +7,19 @@ import itertools
 import re
 import threading
 from collections.abc import Sequence
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from adapters.ports import (
-    BatchFailed, BatchOperation, Clock, Conflict, Document, Event, InvalidId, NotFound, Outgoing, PreconditionFailed,
+    BatchFailed,
+    BatchOperation,
+    Clock,
+    Conflict,
+    Document,
+    Event,
+    InvalidId,
+    NotFound,
+    Outgoing,
+    PreconditionFailed,
 )
 
 
@@ -129,7 +138,7 @@ class InMemoryBus:
         self.sent: list[Outgoing] = []
         self.send_calls = 0
         self.fail_next: Exception | None = None
-        self._clock: Clock = clock or (lambda: datetime.now(timezone.utc))
+        self._clock: Clock = clock or (lambda: datetime.now(UTC))
         self._window = duplicate_window
         self._seen: dict[tuple[str, str], datetime] = {}
         self._lock = threading.Lock()
@@ -192,7 +201,7 @@ class ManualClock:
     """A clock tests move by hand."""
 
     def __init__(self, now: datetime | None = None) -> None:
-        self.now = now or datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+        self.now = now or datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now

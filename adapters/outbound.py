@@ -38,6 +38,6 @@ def outcome_event(outcome: DeliveryOutcome, traceparent: str | None) -> Event:
 
 
 def _addressed(entity: str, message: Message, parent: str | None, step: str | None, at: datetime | None) -> Outgoing:
-    kind = str(getattr(message, "message_type"))
+    kind = str(message.message_type)
     return Outgoing(entity=entity, message=message, message_id=message_id(message.delivery_id, kind, step),
                     session_id=message.delivery_id, traceparent=sending_context(parent), scheduled_at=at)

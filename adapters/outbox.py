@@ -73,7 +73,7 @@ def dispatch(entries: Sequence[OutboxEntry], bus: MessageBus, events: EventPubli
         return waiting
     try:
         events.publish([_event(e) for e in due])
-    except Exception as exc:  # noqa: BLE001 - any failure of the side channel is retried later by the relay
+    except Exception as exc:
         log.warning("Event Grid publish of %d event(s) failed (%s: %s); the relay retries them",
                     len(due), type(exc).__name__, exc)
         return waiting + [e.model_copy(update={"attempts": e.attempts + 1, "last_error": f"{type(exc).__name__}: {exc}"[:512],

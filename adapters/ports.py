@@ -99,7 +99,7 @@ class Outgoing:
     @property
     def subject(self) -> str:
         """The Service Bus subject (label) is the message type (docs/design.md)."""
-        return str(getattr(self.message, "message_type"))
+        return str(self.message.message_type)
 
 
 class MessageBus(Protocol):

@@ -4,10 +4,14 @@ from __future__ import annotations
 from datetime import datetime
 
 from adapters.ports import Conflict, DocumentContainer
-from contracts.model import wire_time
 from contracts.documents import (
-    DeadLetterRecord, DeliveryDocument, EndedMarker, IngestionRecord, PackageDocument,
+    DeadLetterRecord,
+    DeliveryDocument,
+    EndedMarker,
+    IngestionRecord,
+    PackageDocument,
 )
+from contracts.model import wire_time
 
 
 class DeliveryRepository:

@@ -46,7 +46,7 @@ class Backoff:
         for bound in self.delays():
             try:
                 return attempt()
-            except Exception as exc:  # noqa: BLE001 - every exception here is transient by contract (docs/app.md)
+            except Exception as exc:
                 wait = self.jitter(bound / 2, bound)
                 log.warning("transient failure on %s (%s: %s); retrying in %.2fs", what, type(exc).__name__, exc, wait)
                 self.sleep(wait)

@@ -84,7 +84,7 @@ class ServiceBusMessageBus:
         if sender is not None:
             try:
                 sender.close()
-            except Exception:  # noqa: BLE001 - closing a broken link may fail too; nothing to do about it
+            except Exception:
                 log.debug("closing a failed sender for %s failed", entity, exc_info=True)
 
 

@@ -188,7 +188,7 @@ def _abandon_quietly(msg: Any, actions: MessageActions) -> None:
     # If abandon itself fails, the lock simply expires and the broker redelivers: the original error matters more.
     try:
         actions.abandon(msg)
-    except Exception:  # noqa: BLE001 - logged, the original exception is re-raised by the caller
+    except Exception:
         log.exception("abandon failed; the message is redelivered when its lock expires")
 
 

@@ -151,7 +151,7 @@ def _trace_azure_sdks() -> None:
     try:
         from azure.core.settings import settings
         settings.tracing_implementation = "opentelemetry"
-    except Exception:  # noqa: BLE001 - the plugin missing only loses the SDKs' own spans
+    except Exception:
         log.warning("azure-core-tracing-opentelemetry is not usable; Azure SDK calls are not traced", exc_info=True)
 
 

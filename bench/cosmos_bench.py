@@ -19,9 +19,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey  # noqa: E402
+from azure.cosmos import ContainerProxy, CosmosClient, PartitionKey
 
-from tests.support.cosmos import run_cosmos  # noqa: E402
+from tests.support.cosmos import run_cosmos
 
 _TICKS = os.sysconf("SC_CLK_TCK")
 

@@ -24,7 +24,6 @@ import json
 import os
 import random
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -37,17 +36,17 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import aiohttp  # noqa: E402
-from rich.console import Console  # noqa: E402
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: E402
-from rich.table import Table  # noqa: E402
+import aiohttp
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
 
-from devstack.demo.client import TERMINAL_STATES, DeliveriesClient, delivery_request, state_of  # noqa: E402
-from devstack.stack.app_settings import local_values  # noqa: E402
-from devstack.stack.listeners import pids_listening  # noqa: E402
-from devstack.stack.services import stack_services  # noqa: E402
-from devstack.stack.settings import Ports, StackSettings  # noqa: E402
-from devstack.stack.supervisor import Supervisor  # noqa: E402
+from devstack.demo.client import TERMINAL_STATES, DeliveriesClient, delivery_request, state_of
+from devstack.stack.app_settings import local_values
+from devstack.stack.listeners import pids_listening
+from devstack.stack.services import stack_services
+from devstack.stack.settings import Ports, StackSettings
+from devstack.stack.supervisor import Supervisor
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SB_PREFIX = "AzureFunctionsJobHost__extensions__serviceBus__"

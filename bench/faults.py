@@ -22,9 +22,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from rich.console import Console  # noqa: E402
+from rich.console import Console
 
-from tests.support.faults import Budget, Load, Result, Scenario, run_isolated, table  # noqa: E402
+from tests.support.faults import Budget, Load, Result, Scenario, run_isolated, table
 
 DEFAULT_SCENARIOS = ["eventgrid-down:30", "host-kill:5", "broker-kill:3", "cosmos-kill:3"]
 

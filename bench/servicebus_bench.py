@@ -17,10 +17,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from azure.servicebus import (ServiceBusClient, ServiceBusMessage, ServiceBusReceiver,  # noqa: E402
-                              ServiceBusSender)
+from azure.servicebus import ServiceBusClient, ServiceBusMessage, ServiceBusReceiver, ServiceBusSender
 
-from tests.support.servicebus import run_broker  # noqa: E402
+from tests.support.servicebus import run_broker
 
 CONFIG = {"UserConfig": {"Namespaces": [{"Name": "bench", "Queues": [
     {"Name": "single", "Properties": {}}, {"Name": "batched", "Properties": {}},

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal, Union
+from typing import Annotated, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError, ValidationInfo, model_validator
 
@@ -190,10 +190,7 @@ class DeliveryCancelled(DeliveryOutcome):
 
 
 AnyMessage = Annotated[
-    Union[
-        DeliveryRequested, PackageReady, PackageRejected, DroneScheduled, DroneSchedulingFailed, StepFailed,
-        ReadinessDeadline, FlightProgress, CancelDelivery, DeliveryShipped, DeliveryFailed, DeliveryCancelled,
-    ],
+    DeliveryRequested | PackageReady | PackageRejected | DroneScheduled | DroneSchedulingFailed | StepFailed | ReadinessDeadline | FlightProgress | CancelDelivery | DeliveryShipped | DeliveryFailed | DeliveryCancelled,
     Field(discriminator="message_type"),
 ]
 TerminalEvent = DeliveryShipped | DeliveryFailed | DeliveryCancelled

@@ -1,7 +1,7 @@
 """The pydantic base every contract shares: camelCase on the wire, snake_case in Python."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints, TypeAdapter
@@ -14,7 +14,7 @@ Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._
 
 def _aware(value: datetime) -> datetime:
     # Naive timestamps are ambiguous across hosts; the wire format is always UTC.
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 UtcDateTime = Annotated[datetime, AfterValidator(_aware)]

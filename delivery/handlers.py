@@ -9,8 +9,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from adapters.outbox import RelaySchedule, dispatch, earliest_due, event_entry, message_entry
 from adapters.outbound import outcome_event, to_inbox, to_topic
+from adapters.outbox import RelaySchedule, dispatch, earliest_due, event_entry, message_entry
 from adapters.ports import Clock, EventPublisher, MessageBus, PreconditionFailed
 from adapters.repositories import DeliveryRepository
 from adapters.settlement import Complete, DeadLetter, Outcome, Received
@@ -57,7 +57,7 @@ def relay_owed_effects(deliveries: DeliveryRepository, bus: MessageBus, events: 
             after, _ = _send_owed(document, etag, deliveries, bus, events, clock, schedule)
         except PreconditionFailed:
             continue  # the delivery's session moved it on meanwhile; it sends what it owes itself
-        except Exception:  # noqa: BLE001 - one unreachable dependency must not stop the relay for the others
+        except Exception:
             log.warning("relay: delivery %s still owes %d effect(s)", document.id, len(document.outbox), exc_info=True)
             continue
         settled += not after.outbox

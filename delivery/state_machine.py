@@ -10,9 +10,22 @@ from typing import Any
 
 from contracts.documents import DeliveryDocument, DeliveryState, DroneAssignment, HistoryEntry, StepReport
 from contracts.messages import (
-    AnyMessage, CancelDelivery, DeliveryCancelled, DeliveryFailed, DeliveryOutcome, DeliveryRequested,
-    DeliveryShipped, DroneScheduled, DroneSchedulingFailed, FlightProgress, FlightStage, PackageReady,
-    PackageRejected, ReadinessDeadline, Step, StepFailed,
+    AnyMessage,
+    CancelDelivery,
+    DeliveryCancelled,
+    DeliveryFailed,
+    DeliveryOutcome,
+    DeliveryRequested,
+    DeliveryShipped,
+    DroneScheduled,
+    DroneSchedulingFailed,
+    FlightProgress,
+    FlightStage,
+    PackageReady,
+    PackageRejected,
+    ReadinessDeadline,
+    Step,
+    StepFailed,
 )
 from contracts.reasons import ReasonCode, first_by_precedence
 

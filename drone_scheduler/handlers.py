@@ -7,18 +7,28 @@ its time with NoDroneAvailable. NoDroneAvailable at once means no drone of the f
 from __future__ import annotations
 
 import logging
-
 from datetime import timedelta
 
 from adapters.drone_repository import (
-    CONFLICT, DRONE_CHANGED, NOT_FOUND, PRECONDITION_FAILED, RESERVATION_EXISTS, WAITING_GONE, DroneRepository,
+    CONFLICT,
+    DRONE_CHANGED,
+    NOT_FOUND,
+    PRECONDITION_FAILED,
+    RESERVATION_EXISTS,
+    WAITING_GONE,
+    DroneRepository,
 )
 from adapters.outbound import to_inbox
 from adapters.ports import BatchFailed, Clock, MessageBus, TransientFault
 from adapters.settlement import Complete, DeadLetter, Outcome, Received
 from contracts.documents import ReservationDocument, WaitingRequest
 from contracts.messages import (
-    AnyMessage, DeliveryCancelled, DeliveryFailed, DeliveryRequested, DeliveryShipped, DroneScheduled,
+    AnyMessage,
+    DeliveryCancelled,
+    DeliveryFailed,
+    DeliveryRequested,
+    DeliveryShipped,
+    DroneScheduled,
     DroneSchedulingFailed,
 )
 from contracts.reasons import ReasonCode
@@ -90,7 +100,7 @@ def serve_waiting(drones: DroneRepository, bus: MessageBus, clock: Clock, fleet:
 def _serve_quietly(drones: DroneRepository, bus: MessageBus, clock: Clock, fleet: FleetConfig) -> None:
     try:
         serve_waiting(drones, bus, clock, fleet)
-    except Exception:  # noqa: BLE001 - the compensation is done; the waiting-list timer serves them instead
+    except Exception:
         log.warning("serving the waiting list after a release failed; the timer retries", exc_info=True)
 
 

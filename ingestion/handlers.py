@@ -53,7 +53,7 @@ def accept_delivery(body: bytes, content_type: str | None, traceparent: str | No
     )
     try:
         record = requests.add_first(candidate)   # first wins: a repeated deliveryId changes nothing
-    except Exception:  # noqa: BLE001 - nothing was committed: the client must retry, and is told so
+    except Exception:
         log.warning("could not record delivery %s", delivery_id, exc_info=True)
         return _unavailable("the request could not be stored; nothing was accepted")
     if not record.published:
@@ -72,7 +72,7 @@ def _publish(record: IngestionRecord, requests: IngestionRepository, bus: Messag
     """Publish DeliveryRequested for a stored record and mark it; on failure leave it to the relay (False)."""
     try:
         bus.send([to_topic(record.request, record.traceparent)])
-    except Exception:  # noqa: BLE001 - the record is committed: the relay publishes it later
+    except Exception:
         log.warning("publishing delivery %s failed; the relay retries it", record.id, exc_info=True)
         _quietly(lambda: requests.retry_publish_later(record, clock() + timedelta(seconds=schedule.first_delay)))
         return False
@@ -84,7 +84,7 @@ def _publish(record: IngestionRecord, requests: IngestionRepository, bus: Messag
 def _quietly(write: Callable[[], None]) -> None:
     try:
         write()
-    except Exception:  # noqa: BLE001 - best effort: the record's due time makes the relay look again
+    except Exception:
         log.warning("updating an ingestion record failed", exc_info=True)
 
 
@@ -99,7 +99,7 @@ def request_cancellation(delivery_id: str, requests: IngestionRepository, bus: M
     cancel = CancelDelivery(delivery_id=delivery_id, occurred_at=clock())
     try:
         bus.send([to_inbox(cancel, record.traceparent)])
-    except Exception:  # noqa: BLE001 - nothing was sent: say so, the client retries (the cancel is idempotent)
+    except Exception:
         log.warning("sending CancelDelivery for %s failed", delivery_id, exc_info=True)
         return _unavailable("the cancellation could not be sent; retry")
     return _accepted(delivery_id, "CancellationRequested")

@@ -9,7 +9,13 @@ from adapters.repositories import PackageRepository
 from adapters.settlement import Complete, DeadLetter, Outcome, Received
 from contracts.documents import PackageDocument, PackageStatus
 from contracts.messages import (
-    AnyMessage, DeliveryCancelled, DeliveryFailed, DeliveryRequested, DeliveryShipped, PackageReady, PackageRejected,
+    AnyMessage,
+    DeliveryCancelled,
+    DeliveryFailed,
+    DeliveryRequested,
+    DeliveryShipped,
+    PackageReady,
+    PackageRejected,
 )
 from contracts.reasons import ReasonCode
 

@@ -11,7 +11,11 @@ from adapters.bootstrap import dependencies
 from adapters.settlement import process
 from adapters.triggers import SERVICE_BUS_CONNECTION
 from contracts.names import (
-    DEAD_LETTER_SUFFIX, DELIVERIES_TOPIC, DELIVERY_INBOX_QUEUE, DELIVERY_SUBSCRIPTION, DRONE_SCHEDULER_SUBSCRIPTION,
+    DEAD_LETTER_SUFFIX,
+    DELIVERIES_TOPIC,
+    DELIVERY_INBOX_QUEUE,
+    DELIVERY_SUBSCRIPTION,
+    DRONE_SCHEDULER_SUBSCRIPTION,
     PACKAGE_SUBSCRIPTION,
 )
 from remediation.handlers import handle_dead_letter

@@ -9,12 +9,20 @@ from urllib.parse import quote
 
 from adapters.outbound import to_inbox
 from adapters.ports import Clock, MessageBus
-from adapters.retry import NO_RETRY, Backoff
 from adapters.repositories import DeadLetterRepository
+from adapters.retry import NO_RETRY, Backoff
 from adapters.settlement import AttemptCounter, Complete, Defer, Outcome, Received
 from adapters.tracing import trace_id_of
 from contracts.documents import DeadLetterAction, DeadLetterRecord
-from contracts.messages import AnyMessage, DeliveryOutcome, DeliveryRequested, InvalidMessage, Step, StepFailed, parse_message
+from contracts.messages import (
+    AnyMessage,
+    DeliveryOutcome,
+    DeliveryRequested,
+    InvalidMessage,
+    Step,
+    StepFailed,
+    parse_message,
+)
 from contracts.reasons import BROKER_GAVE_UP, ReasonCode
 
 log = logging.getLogger(__name__)

@@ -14,8 +14,14 @@ from pydantic.json_schema import models_json_schema
 from contracts import messages as m
 from contracts.documents import DeliveryEventData
 from contracts.names import (
-    DEAD_LETTER_SUFFIX, DELIVERIES_TOPIC, DELIVERY_INBOX_QUEUE, DELIVERY_SUBSCRIPTION, DRONE_SCHEDULER_SUBSCRIPTION,
-    EVENT_GRID_TOPIC, PACKAGE_SUBSCRIPTION, event_type,
+    DEAD_LETTER_SUFFIX,
+    DELIVERIES_TOPIC,
+    DELIVERY_INBOX_QUEUE,
+    DELIVERY_SUBSCRIPTION,
+    DRONE_SCHEDULER_SUBSCRIPTION,
+    EVENT_GRID_TOPIC,
+    PACKAGE_SUBSCRIPTION,
+    event_type,
 )
 
 _REF = "#/components/schemas/{model}"

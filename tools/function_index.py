@@ -20,7 +20,6 @@ from typing import Any
 from azure_functions_runtime import loader
 from azure_functions_runtime.bindings import meta
 from azure_functions_runtime.functions import Registry
-
 from worker_protos import build_protos
 
 
@@ -67,7 +66,7 @@ def index_app(app_dir: Path, script_file: str) -> tuple[list[IndexedFunction], l
     meta.load_binding_registry()
     try:
         functions = loader.index_function_app(str(app_dir / script_file))
-    except Exception as exc:  # noqa: BLE001 - any import-time failure is the app's, report it
+    except Exception as exc:
         # The worker appends its whole sys.path to import errors; the first part is the news.
         message = str(exc).split(" Current sys.path:", 1)[0]
         raise AppIndexError(f"{type(exc).__name__}: {message}") from exc
@@ -81,7 +80,7 @@ def index_app(app_dir: Path, script_file: str) -> tuple[list[IndexedFunction], l
         try:
             [metadata], _logs = loader.process_indexed_function(
                 protos, registry, [function], str(app_dir))
-        except Exception as exc:  # noqa: BLE001 - FunctionLoadError, TypeError from protobuf...
+        except Exception as exc:
             errors.append(FunctionError(function.get_function_name(), _describe(exc, function)))
             continue
         indexed.append(_summarise(metadata, registry))

@@ -96,7 +96,7 @@ async def duplicate_post(client: DeliveriesClient, timeout: float) -> Outcome:
     reply = await client.wait_for(body["deliveryId"], TERMINAL_STATES, timeout)
     history = reply.body.get("history", []) if isinstance(reply.body, dict) else []
     requested = sum(1 for entry in history if "DeliveryRequested" in str(entry))
-    return Outcome("duplicate POST", f"202/202, 1 request, Shipped",
+    return Outcome("duplicate POST", "202/202, 1 request, Shipped",
                    f"{first.status}/{second.status}, {requested} request, {describe(reply)}")
 
 

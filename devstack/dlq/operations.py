@@ -44,7 +44,7 @@ def redrive(conn: Connections, record: dict[str, Any], target: Target) -> str:
     count = int(record.get("redriveCount", 0)) + 1
     message_id = f"{record['id']}:redrive:{count}"
     claimed = {**record, "redriveCount": count, "lastRedriveMessageId": message_id,
-               "lastRedrivenAt": dt.datetime.now(dt.timezone.utc).isoformat()}
+               "lastRedrivenAt": dt.datetime.now(dt.UTC).isoformat()}
     claimed.pop("lastRedriveError", None)
     container = _records(conn)
     claimed = container.replace_item(record["id"], claimed, etag=record.get("_etag"),

@@ -17,7 +17,7 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Coroutine
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
@@ -180,7 +180,7 @@ class Dispatcher:
             async with self._session.post(url, data=body.encode(), headers=headers) as response:
                 await response.read()
                 return Outcome(response.status)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             return Outcome(None, "TimedOut")
         except aiohttp.ClientConnectionError as exc:
             return Outcome(None, f"ConnectionFailed: {exc}"[:200])
@@ -240,7 +240,7 @@ class Dispatcher:
         code = str(uuid.uuid4())
         event = {"id": str(uuid.uuid4()), "topic": topic_resource_id(topic.name), "subject": "",
                  "data": {"validationCode": code}, "eventType": VALIDATION_EVENT_TYPE,
-                 "eventTime": datetime.now(timezone.utc).isoformat(), "metadataVersion": "1",
+                 "eventTime": datetime.now(UTC).isoformat(), "metadataVersion": "1",
                  "dataVersion": "1"}
         headers = delivery_headers(topic, sub, "SubscriptionValidation", 0, "1")
         assert self._session is not None
@@ -250,7 +250,7 @@ class Dispatcher:
                 raw = await response.read()
                 if response.status != 200:
                     return False, f"HTTP {response.status}"
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             return False, f"{type(exc).__name__}: {exc}"
         try:
             # Bytes, not response.text(): a non-UTF-8 answer must fail the handshake, not raise.
@@ -270,7 +270,7 @@ class Dispatcher:
                 allowed = response.headers.get("WebHook-Allowed-Origin", "")
                 if response.status != 200:
                     return False, f"HTTP {response.status}"
-        except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, aiohttp.ClientError) as exc:
             return False, f"{type(exc).__name__}: {exc}"
         ok = allowed.strip() in (REQUEST_ORIGIN, "*")
         return ok, "ok" if ok else f"WebHook-Allowed-Origin is {allowed!r}"
@@ -281,7 +281,7 @@ class Dispatcher:
             return
         try:
             await asyncio.wait_for(self._wakeup.wait(), seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         self._wakeup.clear()
 

@@ -13,8 +13,14 @@ from typing import Any
 from aiohttp import web
 
 from devstack.functions_host.errors import InvocationError
-from devstack.functions_host.eventgrid_payload import (MAX_WEBHOOK_BYTES, WebhookRejected, decode_events,
-                                                       too_large, trigger_values, validation_code)
+from devstack.functions_host.eventgrid_payload import (
+    MAX_WEBHOOK_BYTES,
+    WebhookRejected,
+    decode_events,
+    too_large,
+    trigger_values,
+    validation_code,
+)
 from devstack.functions_host.http_triggers import KeyPolicy
 from devstack.functions_host.metadata import FunctionSpec
 from devstack.functions_host.runner import FunctionRunner

@@ -77,7 +77,7 @@ async def _thread_end(invocation: Invocation, call: concurrent.futures.Future[An
     try:
         await asyncio.wrap_future(call)
         outcome = "returned"
-    except Exception as exc:  # noqa: BLE001 - the invocation has already failed; only log how it ended
+    except Exception as exc:
         outcome = f"raised {type(exc).__name__}: {exc}"
     log.warning("Timed-out 'Functions.%s' (Id=%s) has finished its thread after %dms (%s); its result is "
                 "discarded and its trigger released", invocation.spec.name, invocation.invocation_id,

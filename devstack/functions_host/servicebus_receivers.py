@@ -5,10 +5,10 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
-from azure.servicebus import NEXT_AVAILABLE_SESSION, ServiceBusReceivedMessage, ServiceBusSubQueue
+from azure.servicebus import NEXT_AVAILABLE_SESSION, ServiceBusSubQueue
 from azure.servicebus.aio import ServiceBusClient, ServiceBusReceiver
 from azure.servicebus.exceptions import OperationTimeoutError
 
@@ -82,7 +82,7 @@ class LockKeeper:
 def _seconds_until(moment: datetime | None) -> float:
     if moment is None:
         return 1.0
-    return (moment - datetime.now(timezone.utc)).total_seconds()
+    return (moment - datetime.now(UTC)).total_seconds()
 
 
 class SdkReceiver:
@@ -137,7 +137,7 @@ class SdkReceiver:
         """Renew the message lock in the background until settled or stopped."""
         return LockKeeper(lambda: _seconds_until(message.locked_until_utc),
                            lambda: self.renew_message_lock(message), max_duration,
-                           done=lambda: bool(message._settled))  # noqa: SLF001 - the SDK's own settled flag
+                           done=lambda: bool(message._settled))
 
     def keep_session(self, max_duration: float) -> LockKeeper:
         """Renew the session lock in the background while the session is held."""

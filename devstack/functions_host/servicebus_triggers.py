@@ -216,14 +216,14 @@ class ServiceBusListener:
         task.cancel()
         try:
             await task
-        except BaseException:  # noqa: BLE001 - a cancelled receive has nothing to report
+        except BaseException:
             pass
         return None
 
     async def _sleep(self, seconds: float) -> None:
         try:
             await asyncio.wait_for(self._stopped.wait(), seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
     async def _drain(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from azure.functions.timer import TimerRequest
 
@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def _utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class TimerTrigger:
@@ -48,7 +48,7 @@ class TimerTrigger:
                 try:
                     await asyncio.wait_for(self._stopped.wait(), delay)
                     return
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             now = self._clock()
             # Past due: the previous invocation ran over the next occurrence (the host never overlaps).

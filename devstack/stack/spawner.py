@@ -76,5 +76,5 @@ class Spawner:
                 future.set_result(subprocess.Popen(
                     argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
                     preexec_fn=functools.partial(_terminate_with_parent, os.getpid())))
-            except BaseException as exc:  # noqa: BLE001 - handed to the caller, which re-raises it
+            except BaseException as exc:
                 future.set_exception(exc)

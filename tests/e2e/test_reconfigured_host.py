@@ -13,7 +13,7 @@ from azure.servicebus import ServiceBusMessage
 
 from contracts.messages import DroneScheduled, PackageReady
 from tests.e2e.api import Api, new_delivery
-from tests.e2e.checks import dead_letter_records, history_types, wait_package, wait_released
+from tests.e2e.checks import dead_letter_records, history_types, wait_released
 from tests.support.stack import RunningStack, eventually
 
 PACKAGE_FN, DRONE_FN = "package_on_deliveries", "drone_scheduler_on_deliveries"

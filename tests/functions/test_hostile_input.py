@@ -6,9 +6,9 @@ host's 100 MB (FUNCTIONS_REQUEST_BODY_SIZE_LIMIT's default).
 """
 from __future__ import annotations
 
-from http.client import HTTPConnection
 import json
 from collections.abc import Iterator
+from http.client import HTTPConnection
 from pathlib import Path
 
 import pytest

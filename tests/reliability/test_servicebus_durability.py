@@ -35,7 +35,7 @@ def test_kill_9_keeps_messages_state_and_releases_locks(tmp_path: Path) -> None:
             with client.get_queue_sender("work") as sender:
                 sender.send_messages([ServiceBusMessage(f"w{i}") for i in range(50)])
                 sender.schedule_messages(ServiceBusMessage("scheduled"),
-                                         dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=3))
+                                         dt.datetime.now(dt.UTC) + dt.timedelta(seconds=3))
             with client.get_queue_sender("flow") as sender:
                 sender.send_messages([ServiceBusMessage(f"f{i}", session_id="s") for i in range(3)])
             with client.get_topic_sender("events") as sender:

@@ -65,7 +65,7 @@ def test_instances_may_share_a_port_but_other_services_may_not(tmp_path: Path) -
     supervisor.specs.append(clash)
     try:
         supervisor.check_ports()
-    except Exception as exc:  # noqa: BLE001 - the message is what the user sees
+    except Exception as exc:
         assert "is given to both host and cosmos" in str(exc)
     else:
         raise AssertionError("a port shared by a host instance and another service must be refused")

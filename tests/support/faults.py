@@ -23,8 +23,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from azure.servicebus import ServiceBusClient, ServiceBusReceiveMode, ServiceBusSubQueue
-from azure.servicebus import NEXT_AVAILABLE_SESSION
+from azure.servicebus import NEXT_AVAILABLE_SESSION, ServiceBusClient, ServiceBusReceiveMode, ServiceBusSubQueue
 from azure.servicebus.exceptions import OperationTimeoutError
 from rich.console import Console
 from rich.table import Table
@@ -569,7 +568,7 @@ def check_drones(stack: RunningStack, clients: Clients, documents: dict[str, dic
                              f"{holder.get('releasedAt') or 'still held'}) and by {row['deliveryId']} from "
                              f"{row['createdAt']}")
             end = _at(row.get("releasedAt")) if row.get("status") == "Released" else None
-            if holder is None or held_until is not None and (end is None or end > held_until):
+            if holder is None or (held_until is not None and (end is None or end > held_until)):
                 holder, held_until = row, end
     for delivery_id, document in sorted(documents.items()):
         if document.get("state") != "Shipped":

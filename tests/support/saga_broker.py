@@ -8,7 +8,7 @@ import copy
 import json
 from collections.abc import Collection
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.memory import ManualClock
@@ -17,7 +17,7 @@ from adapters.servicebus import to_service_bus_message
 from tests.support.saga_topology import Facts, Topology, TopologyError, dead_letter_path, normalize
 
 # The lock of a message whose function is running: the host renews it until the function returns.
-HELD = datetime.max.replace(tzinfo=timezone.utc)
+HELD = datetime.max.replace(tzinfo=UTC)
 Lane = tuple[str, "str | None"]  # (entity path, session id) — the unit the router serves round-robin
 
 

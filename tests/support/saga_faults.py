@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from adapters.ports import DocumentContainer, EventPublisher, MessageBus, TransientFault

@@ -24,8 +24,8 @@ from adapters import cosmos as cosmos_adapter
 from adapters import eventgrid as eventgrid_adapter
 from adapters import servicebus as servicebus_adapter
 from contracts.messages import AnyMessage
-from tools.asyncapi import asyncapi_yaml
 from tests.unit.app.support import app_functions
+from tools.asyncapi import asyncapi_yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA = REPO_ROOT / "infra"

@@ -8,9 +8,9 @@ from typing import Any
 from devstack.cosmos.core.clock import Clock
 from devstack.cosmos.core.conditions import condition_holds
 from devstack.cosmos.core.documents import serialize_item
+from devstack.cosmos.core.effective_keys import effective_partition_key
 from devstack.cosmos.core.errors import BadRequest, Conflict, NotFound, PreconditionFailed
 from devstack.cosmos.core.identity import new_etag, new_item_rid, validate_id
-from devstack.cosmos.core.effective_keys import effective_partition_key
 from devstack.cosmos.core.partition_keys import canonical_key, components_of, parse_header
 from devstack.cosmos.core.patch import apply_patch, parse_patch_body
 from devstack.cosmos.core.ports import Store

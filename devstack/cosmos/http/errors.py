@@ -9,7 +9,13 @@ import json
 from aiohttp import web
 
 from devstack.cosmos.core.errors import (
-    BadRequest, Conflict, CosmosError, CrossPartitionQueryNotServable, NotFound, PreconditionFailed, TooLarge,
+    BadRequest,
+    Conflict,
+    CosmosError,
+    CrossPartitionQueryNotServable,
+    NotFound,
+    PreconditionFailed,
+    TooLarge,
 )
 
 _STATUS: dict[type[CosmosError], int] = {

@@ -45,9 +45,7 @@ def output_names(items: Iterable[SelectItem]) -> list[str]:
     for item in items:
         if item.alias is not None:
             name = item.alias
-        elif isinstance(item.expr, Member):
-            name = item.expr.name
-        elif isinstance(item.expr, Ident):
+        elif isinstance(item.expr, Member) or isinstance(item.expr, Ident):
             name = item.expr.name
         else:
             unnamed += 1

@@ -17,8 +17,21 @@ from .functions import AGGREGATES, BUILDERS, call
 from .like import LikePatternError, compile_like
 from .limits import Budget, check_string_length
 from .nodes import (
-    ArrayLit, Between, Binary, Call, Expr, Ident, Index, InList, Like, Literal, Member, ObjectLit,
-    Param, Ternary, Unary,
+    ArrayLit,
+    Between,
+    Binary,
+    Call,
+    Expr,
+    Ident,
+    Index,
+    InList,
+    Like,
+    Literal,
+    Member,
+    ObjectLit,
+    Param,
+    Ternary,
+    Unary,
 )
 from .values import UNDEFINED, compare, equals, is_number, number_result
 

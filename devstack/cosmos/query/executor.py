@@ -78,9 +78,7 @@ def _rows(source: FromClause | None, documents: Iterable[dict]) -> Iterator[Row]
 
 def _follow(value: Any, path: tuple[str | int, ...]) -> Any:
     for step in path:
-        if isinstance(step, str) and isinstance(value, dict) and step in value:
-            value = value[step]
-        elif isinstance(step, int) and isinstance(value, list) and 0 <= step < len(value):
+        if (isinstance(step, str) and isinstance(value, dict) and step in value) or (isinstance(step, int) and isinstance(value, list) and 0 <= step < len(value)):
             value = value[step]
         else:
             return UNDEFINED

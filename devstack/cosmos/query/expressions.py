@@ -12,8 +12,21 @@ from .errors import QueryError, unsupported
 from .functions import AGGREGATES, FUNCTIONS
 from .lexer import Kind, Token
 from .nodes import (
-    ArrayLit, Between, Binary, Call, Expr, Ident, Index, InList, Like, Literal, Member, ObjectLit,
-    Param, Ternary, Unary,
+    ArrayLit,
+    Between,
+    Binary,
+    Call,
+    Expr,
+    Ident,
+    Index,
+    InList,
+    Like,
+    Literal,
+    Member,
+    ObjectLit,
+    Param,
+    Ternary,
+    Unary,
 )
 from .values import UNDEFINED
 

@@ -12,7 +12,7 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from urllib.parse import unquote, urlsplit
 
 from devstack.eventgrid.core.errors import Unauthorized
@@ -75,5 +75,5 @@ def _parse_expiry(text: str) -> datetime:
             value = parse(text)
         except ValueError:
             continue
-        return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
     raise Unauthorized(f"the aeg-sas-token expiry {text!r} is not a date")

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from aiohttp import web
 
 from devstack.eventgrid.core.config import EventGridConfig, Topic
-from devstack.eventgrid.core.errors import (EventGridError, InvalidEvents, PayloadTooLarge, TopicNotFound,
-                                            Unauthorized)
+from devstack.eventgrid.core.errors import EventGridError, InvalidEvents, PayloadTooLarge, TopicNotFound, Unauthorized
 from devstack.eventgrid.core.events import MAX_REQUEST_BYTES, parse_publish
 from devstack.eventgrid.core.routing import route
 from devstack.eventgrid.http.auth import authenticate
@@ -92,7 +91,7 @@ class Routes:
         topic = self._config.topic(name)
         if topic is None:
             raise TopicNotFound(f"no topic named {name!r} is declared in the devstack Event Grid config")
-        authenticate(request.headers, topic.key, events_path(topic.name), datetime.now(timezone.utc))
+        authenticate(request.headers, topic.key, events_path(topic.name), datetime.now(UTC))
         return topic
 
     @staticmethod
@@ -128,4 +127,4 @@ def dead_letter_view(row: Delivery) -> dict[str, object]:
 
 
 def _iso(epoch: float | None) -> str | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc).isoformat()
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat()

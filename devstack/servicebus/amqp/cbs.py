@@ -12,7 +12,6 @@ import hmac
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote_plus, urlsplit
 
-
 _MAX_EXPIRY_DIGITS = 12  # Unix seconds stay below 10**12 for the next 30,000 years
 
 

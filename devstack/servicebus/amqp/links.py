@@ -286,4 +286,4 @@ def reply_link_for(state: ConnectionState, node: str, reply_to: str | None) -> R
     return candidates[0] if candidates else None
 
 
-__all__ = ["ConnectionState", "DeliveryLink", "IngressLink", "ReplyLink", "INTERNAL_ERROR", "close_with"]
+__all__ = ["INTERNAL_ERROR", "ConnectionState", "DeliveryLink", "IngressLink", "ReplyLink", "close_with"]

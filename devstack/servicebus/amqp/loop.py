@@ -175,7 +175,7 @@ class EngineLoop:
                 self._dispatch(endpoint)
             self._write(endpoint)
             self._dispatch(endpoint)
-        except Exception:  # noqa: BLE001 - drop this one connection, keep serving the others
+        except Exception:
             log.exception("dropping a connection after an unexpected error")
             transport.close_tail()
             transport.close_head()
@@ -258,7 +258,7 @@ class EngineLoop:
             endpoint.transport.close_head()
         try:
             self._dispatch(endpoint)  # lets the handler release what the connection held
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("error while releasing a closed connection")
         self.selector.unregister(endpoint.sock)
         self.endpoints.pop(endpoint.sock, None)

@@ -68,7 +68,7 @@ class ManagementNode:
             status, value = 400, None
             reply_props = {"statusCode": 400, "statusDescription": f"bad request: {exc}",
                            "errorCondition": symbol("com.microsoft:argument-error")}
-        except Exception:  # noqa: BLE001 - answer 500 rather than drop the client's link
+        except Exception:
             log.exception("%s on %s failed", operation, self.path)
             status, value = 500, None
             reply_props = {"statusCode": 500, "statusDescription": "internal error in devstack broker",

@@ -19,8 +19,18 @@ from ..core.errors import BrokerError
 from . import codec, limits
 from .cbs import SasKey, TokenRejected, resource_path
 from .errors import INTERNAL_ERROR, UNAUTHORIZED, condition_for
-from .links import (SESSION_FILTER, ConnectionState, DeliveryLink, IngressLink, ReplyLink, _text, close_with,
-                    open_like_remote, refuse, reply_link_for)
+from .links import (
+    SESSION_FILTER,
+    ConnectionState,
+    DeliveryLink,
+    IngressLink,
+    ReplyLink,
+    _text,
+    close_with,
+    open_like_remote,
+    refuse,
+    reply_link_for,
+)
 from .management import ManagementNode
 
 log = logging.getLogger(__name__)
@@ -38,7 +48,7 @@ def guarded(method: Callable[..., None]) -> Callable[..., None]:
     def wrapper(self: BrokerHandler, event: Event) -> None:
         try:
             method(self, event)
-        except Exception:  # noqa: BLE001 - a broker must outlive any one client's bad input
+        except Exception:
             log.exception("error handling %s", event.type)
             endpoint = event.link or event.connection
             if endpoint is not None and not endpoint.state & Endpoint.LOCAL_CLOSED:
@@ -64,7 +74,7 @@ class BrokerHandler(Handler):
         try:
             timers.tick(self.broker)
             self._expire_tokens()
-        except Exception:  # noqa: BLE001 - one bad pass must not stop the broker
+        except Exception:
             log.exception("timer tick failed")
 
     # --- connections -------------------------------------------------------------------------------

@@ -7,8 +7,7 @@ import random
 from collections.abc import Callable, Iterable
 
 from .entity import DEAD_LETTER_SUFFIX, Consumer, Entity, SessionSlot, Waiter
-from .errors import (EntityNotFound, InvalidOperation, MessageLockLost, MessageSizeExceeded,
-                     SessionCannotBeLocked)
+from .errors import EntityNotFound, InvalidOperation, MessageLockLost, MessageSizeExceeded, SessionCannotBeLocked
 from .filters import MessageFacts
 from .message import DeadLetterInfo, Envelope, Lock, MessageState, StoredMessage
 from .store_port import MessageStore

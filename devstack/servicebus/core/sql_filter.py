@@ -8,8 +8,9 @@ tree-walking evaluator (sql_filter_eval, sql_filter_values). See docs/servicebus
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from devstack.servicebus.core.sql_filter_ast import Predicate
 from devstack.servicebus.core.sql_filter_errors import SqlFilterError
@@ -18,7 +19,11 @@ from devstack.servicebus.core.sql_filter_parser import SYSTEM_PROPERTIES, parse
 from devstack.servicebus.core.sql_filter_values import EvaluationError
 
 __all__ = [
-    "FilterOutcome", "SqlFilter", "SqlFilterError", "SYSTEM_PROPERTIES", "compile_sql_filter",
+    "SYSTEM_PROPERTIES",
+    "FilterOutcome",
+    "SqlFilter",
+    "SqlFilterError",
+    "compile_sql_filter",
 ]
 
 logger = logging.getLogger(__name__)
@@ -61,7 +66,7 @@ class SqlFilter:
         except EvaluationError as error:
             logger.debug("filter %r did not match: %s", self.expression, error)
             return FilterOutcome(False, str(error))
-        except Exception as error:  # noqa: BLE001 - one odd property value must not break a topic
+        except Exception as error:
             logger.warning("filter %r failed on a message: %r", self.expression, error)
             return FilterOutcome(False, f"{type(error).__name__}: {error}")
         return FilterOutcome(result is True)

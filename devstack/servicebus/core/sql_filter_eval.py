@@ -6,7 +6,8 @@ UNKNOWN when its left side is; AND/OR follow the SQL truth tables; NOT UNKNOWN i
 """
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from devstack.servicebus.core.sql_filter_ast import (
     Arithmetic,

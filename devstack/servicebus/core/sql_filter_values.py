@@ -14,7 +14,8 @@ import decimal
 import math
 import operator
 import uuid
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _INT64_SPAN = 2**64
 _INT64_MIN = -(2**63)
@@ -38,7 +39,7 @@ def normalize(value: Any) -> Any:
         return float(value)
     if isinstance(value, dt.datetime) and value.tzinfo is None:
         # Service Bus times are UTC; a naive datetime cannot be ordered against an aware one.
-        return value.replace(tzinfo=dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC)
     if isinstance(value, (bytearray, memoryview)):
         return bytes(value)
     return value

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -10,18 +10,30 @@ from adapters.bootstrap import PARTITION_KEYS
 from adapters.drone_repository import DRONE_CHANGED, RESERVATION_EXISTS, DroneRepository
 from adapters.memory import InMemoryContainer
 from adapters.ports import (
-    BatchFailed, BatchOperation, Conflict, DocumentContainer, InvalidId, NotFound, PreconditionFailed,
+    BatchFailed,
+    BatchOperation,
+    Conflict,
+    DocumentContainer,
+    InvalidId,
+    NotFound,
+    PreconditionFailed,
 )
 from adapters.repositories import DeadLetterRepository, DeliveryRepository, IngestionRepository, PackageRepository
 from adapters.settings import Settings
 from contracts.documents import (
-    DeadLetterAction, DeadLetterRecord, DeliveryDocument, DroneStatus, PackageDocument, PackageStatus, ReservationDocument,
+    DeadLetterAction,
+    DeadLetterRecord,
+    DeliveryDocument,
+    DroneStatus,
+    PackageDocument,
+    PackageStatus,
+    ReservationDocument,
 )
 from contracts.messages import Location, PackageSize
 from drone_scheduler.fleet import seed_fleet
 from tests.support.cosmos import CosmosEmulator
 
-NOW = datetime(2026, 1, 1, tzinfo=timezone.utc)
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
 
 def unique(prefix: str) -> str:
@@ -203,7 +215,7 @@ class DocumentStoreContract:
         from adapters.outbox import RelaySchedule, earliest_due, event_entry
         from adapters.ports import Event
         deliveries = DeliveryRepository(container_of("deliveries"))
-        then = datetime(1991, 1, 1, tzinfo=timezone.utc)
+        then = datetime(1991, 1, 1, tzinfo=UTC)
         event = Event(id="x:DeliveryShipped", event_type="t", subject="s", data={"a": 1}, event_time=then,
                       data_version="1.0")
         entry = event_entry(event, "delivery-events", then, RelaySchedule())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -36,7 +36,7 @@ class EventPublisherContract:
     def test_outcome_event_arrives_with_deterministic_id_type_and_data(self, publisher: EventPublisher,
                                                                       observe: Observe) -> None:
         delivery_id = f"d-{uuid.uuid4().hex[:12]}"
-        outcome = DeliveryCancelled(delivery_id=delivery_id, occurred_at=datetime.now(timezone.utc), owner_id="owner-1",
+        outcome = DeliveryCancelled(delivery_id=delivery_id, occurred_at=datetime.now(UTC), owner_id="owner-1",
                                     package_id="p-1", reason=ReasonCode.CANCELLED)
         publisher.publish([outcome_event(outcome, TRACEPARENT)])
         [event] = observe(delivery_id)
@@ -48,7 +48,7 @@ class EventPublisherContract:
 
     def test_several_events_in_one_publish(self, publisher: EventPublisher, observe: Observe) -> None:
         ids = [f"d-{uuid.uuid4().hex[:12]}" for _ in range(3)]
-        publisher.publish([outcome_event(DeliveryShipped(delivery_id=i, occurred_at=datetime.now(timezone.utc),
+        publisher.publish([outcome_event(DeliveryShipped(delivery_id=i, occurred_at=datetime.now(UTC),
                                                          owner_id="o", package_id="p", drone_id="drone-1"), None)
                            for i in ids])
         for delivery_id in ids:

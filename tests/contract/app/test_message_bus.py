@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -43,7 +43,7 @@ class MessageBusContract:
 
     def test_inbox_message_carries_session_id_subject_and_trace(self, bus: MessageBus, observe: Observe) -> None:
         delivery_id = unique()
-        outgoing = to_inbox(ReadinessDeadline(delivery_id=delivery_id, occurred_at=datetime.now(timezone.utc)),
+        outgoing = to_inbox(ReadinessDeadline(delivery_id=delivery_id, occurred_at=datetime.now(UTC)),
                             TRACEPARENT)
         bus.send([outgoing])
         [seen] = observe(DELIVERY_INBOX_QUEUE, delivery_id, 1)
@@ -65,14 +65,14 @@ class MessageBusContract:
 
     def test_repeated_message_id_is_dropped(self, bus: MessageBus, observe: Observe) -> None:
         delivery_id = unique()
-        message = to_inbox(ReadinessDeadline(delivery_id=delivery_id, occurred_at=datetime.now(timezone.utc)), None)
+        message = to_inbox(ReadinessDeadline(delivery_id=delivery_id, occurred_at=datetime.now(UTC)), None)
         bus.send([message])
         bus.send([message])
         assert len(observe(DELIVERY_INBOX_QUEUE, delivery_id, 2)) == 1
 
     def test_scheduled_message_keeps_its_enqueue_time(self, bus: MessageBus, observe: Observe) -> None:
         delivery_id = unique()
-        at = (datetime.now(timezone.utc) + timedelta(seconds=1)).replace(microsecond=0)
+        at = (datetime.now(UTC) + timedelta(seconds=1)).replace(microsecond=0)
         bus.send([to_inbox(ReadinessDeadline(delivery_id=delivery_id, occurred_at=at), None, at=at)])
         [seen] = observe(DELIVERY_INBOX_QUEUE, delivery_id, 1)
         assert seen["scheduled_at"] == at
@@ -142,7 +142,7 @@ def test_shipped_topology_forwards_requests_to_the_delivery_session(broker: Brok
     delivery_id = unique()
     try:
         bus.send([to_topic(requested(delivery_id), TRACEPARENT),
-                  to_topic(DeliveryCancelled(delivery_id=delivery_id, occurred_at=datetime.now(timezone.utc),
+                  to_topic(DeliveryCancelled(delivery_id=delivery_id, occurred_at=datetime.now(UTC),
                                              owner_id="o", package_id="p"), TRACEPARENT)])
     finally:
         bus.close()

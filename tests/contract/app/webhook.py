@@ -46,7 +46,7 @@ def webhook() -> Iterator[Recorder]:
 
 
 class _Handler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server naming
+    def do_POST(self) -> None:
         body = json.loads(self.rfile.read(int(self.headers.get("content-length") or 0)) or b"null")
         events = body if isinstance(body, list) else [body]
         if self.headers.get("aeg-event-type") == "SubscriptionValidation":
@@ -65,5 +65,5 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(raw)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - silence per-request stderr lines
+    def log_message(self, format: str, *args: Any) -> None:
         return

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from azure.cosmos import ContainerProxy, exceptions
@@ -98,6 +98,6 @@ def test_change_feed_from_point_in_time(container: ContainerProxy) -> None:
     start_ts = container.read_item("before", "p")["_ts"]
     while int(time.time()) <= start_ts and time.monotonic() < deadline:  # _ts has one-second resolution
         time.sleep(0.05)
-    since = datetime.now(timezone.utc)
+    since = datetime.now(UTC)
     container.create_item({"id": "after", "pk": "p"})
     assert [c["id"] for c in container.query_items_change_feed(start_time=since)] == ["after"]

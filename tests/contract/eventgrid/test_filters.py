@@ -11,7 +11,6 @@ from tests.contract.eventgrid.publishing import wait_until_drained
 from tests.contract.eventgrid.webhook import Webhook, running
 from tests.support.eventgrid import run_eventgrid
 
-
 SUBSCRIPTIONS = {
     "everything": {},
     "heavy": {"advancedFilters": [{"operatorType": "NumberGreaterThan", "key": "data.weight", "value": 10}]},

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from http.client import HTTPConnection
-from pathlib import Path
 
 import pytest
 from azure.core.credentials import AzureKeyCredential, AzureSasCredential
@@ -91,6 +90,6 @@ def test_the_sdk_still_publishes_with_key_and_token_afterwards(grid: EventGrid) 
     endpoint = grid.topic_endpoint("delivery-events")
     event = EventGridEvent(subject="s", event_type="T", data={"ok": True}, data_version="1")
     EventGridPublisherClient(endpoint, AzureKeyCredential(KEY)).send([event])
-    token = generate_sas(endpoint, KEY, datetime.now(timezone.utc) + timedelta(minutes=5))
+    token = generate_sas(endpoint, KEY, datetime.now(UTC) + timedelta(minutes=5))
     EventGridPublisherClient(endpoint, AzureSasCredential(token)).send([event])
     assert "Traceback" not in grid.process.log_tail(400)

@@ -5,7 +5,7 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -73,7 +73,7 @@ def test_cloud_events_with_sas_token_are_delivered_after_the_options_handshake(
         grid: EventGrid, hooks: tuple[Webhook, Webhook]) -> None:
     _, ce_hook = hooks
     endpoint = grid.topic_endpoint("cloud-events")
-    token = generate_sas(endpoint, grid.key_for("cloud-events"), datetime.now(timezone.utc) + timedelta(hours=1))
+    token = generate_sas(endpoint, grid.key_for("cloud-events"), datetime.now(UTC) + timedelta(hours=1))
     client = EventGridPublisherClient(endpoint, AzureSasCredential(token))
     client.send([CloudEvent(source="/drone-delivery", type="Delivery.Shipped", data={"n": i}, id=f"ce-{i}",
                             subject=f"deliveries/{i}") for i in range(3)])
@@ -90,14 +90,14 @@ def test_wrong_key_and_bad_tokens_are_refused_with_401(grid: EventGrid) -> None:
     with pytest.raises(ClientAuthenticationError):
         eg_client(grid, key="d3Jvbmcta2V5").send([shipped()])
     endpoint = grid.topic_endpoint("delivery-events")
-    expired = generate_sas(endpoint, KEY, datetime.now(timezone.utc) - timedelta(minutes=1))
+    expired = generate_sas(endpoint, KEY, datetime.now(UTC) - timedelta(minutes=1))
     with pytest.raises(ClientAuthenticationError):
         EventGridPublisherClient(endpoint, AzureSasCredential(expired)).send([shipped()])
-    forged = generate_sas(endpoint, "b3RoZXIta2V5", datetime.now(timezone.utc) + timedelta(hours=1))
+    forged = generate_sas(endpoint, "b3RoZXIta2V5", datetime.now(UTC) + timedelta(hours=1))
     with pytest.raises(ClientAuthenticationError):
         EventGridPublisherClient(endpoint, AzureSasCredential(forged)).send([shipped()])
     other_topic = generate_sas(grid.topic_endpoint("cloud-events"), KEY,
-                               datetime.now(timezone.utc) + timedelta(hours=1))
+                               datetime.now(UTC) + timedelta(hours=1))
     with pytest.raises(ClientAuthenticationError):
         EventGridPublisherClient(endpoint, AzureSasCredential(other_topic)).send([shipped()])
 

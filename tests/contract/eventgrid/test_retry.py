@@ -6,8 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.contract.eventgrid.publishing import (SCALE, one_topic, publish, wait_for_dead_letters,
-                                                  wait_until_drained)
+from tests.contract.eventgrid.publishing import SCALE, one_topic, publish, wait_for_dead_letters, wait_until_drained
 from tests.contract.eventgrid.webhook import Webhook, running
 from tests.support.eventgrid import run_eventgrid
 from tests.support.processes import REPO_ROOT

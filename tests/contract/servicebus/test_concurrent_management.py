@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from azure.servicebus import NEXT_AVAILABLE_SESSION, ServiceBusClient, ServiceBusMessage
 from azure.servicebus import AutoLockRenewer as SyncAutoLockRenewer
@@ -75,12 +75,12 @@ def test_sync_auto_lock_renewer_sample_keeps_ten_prefetched_locks(broker: Broker
                 renewer.register(receiver, message, max_lock_renewal_duration=60)
             deadline = time.monotonic() + 20
             while time.monotonic() < deadline and not failures:
-                if datetime.now(timezone.utc) > max(first.values()) and \
+                if datetime.now(UTC) > max(first.values()) and \
                         all(m.locked_until_utc > first[m.sequence_number] for m in messages):
                     break
                 time.sleep(0.1)  # polling the renewer's progress, bounded by the deadline
             assert not failures, failures
-            assert datetime.now(timezone.utc) > max(first.values()), "locks were not renewed in time"
+            assert datetime.now(UTC) > max(first.values()), "locks were not renewed in time"
             for message in messages:
                 receiver.complete_message(message)  # would raise MessageLockLostError
         renewer.close()
@@ -112,11 +112,11 @@ def test_async_auto_lock_renewer_keeps_many_prefetched_locks(broker: Broker) -> 
                 deadline = time.monotonic() + 20
                 while time.monotonic() < deadline and not failures:
                     if all(m.locked_until_utc > first[m.sequence_number] for m in messages) and \
-                            datetime.now(timezone.utc) > max(first.values()):
+                            datetime.now(UTC) > max(first.values()):
                         break
                     await asyncio.sleep(0.1)
                 assert not failures, failures
-                assert datetime.now(timezone.utc) > max(first.values()), "locks were not renewed in time"
+                assert datetime.now(UTC) > max(first.values()), "locks were not renewed in time"
                 for message in messages:
                     await receiver.complete_message(message)  # would raise MessageLockLostError
             await renewer.close()

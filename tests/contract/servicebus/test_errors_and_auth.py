@@ -10,8 +10,12 @@ from urllib.parse import quote_plus, urlencode
 import pytest
 from azure.core.credentials import AzureSasCredential
 from azure.servicebus import ServiceBusClient, ServiceBusMessage
-from azure.servicebus.exceptions import (MessageSizeExceededError, MessagingEntityNotFoundError,
-                                         ServiceBusAuthenticationError, ServiceBusError)
+from azure.servicebus.exceptions import (
+    MessageSizeExceededError,
+    MessagingEntityNotFoundError,
+    ServiceBusAuthenticationError,
+    ServiceBusError,
+)
 
 from tests.support.servicebus import KEY, KEY_NAME, Broker, connection_string
 

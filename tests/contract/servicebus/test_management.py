@@ -8,7 +8,7 @@ from azure.servicebus import ServiceBusClient, ServiceBusMessage, ServiceBusMess
 
 
 def utc_in(seconds: float) -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=seconds)
+    return dt.datetime.now(dt.UTC) + dt.timedelta(seconds=seconds)
 
 
 def test_scheduled_message_appears_at_its_time_and_cancel_removes_one(client: ServiceBusClient) -> None:

@@ -86,7 +86,7 @@ def test_several_clients_at_once(broker: Broker) -> None:
             with ServiceBusClient.from_connection_string(broker.connection_string) as sb, \
                     sb.get_queue_sender("multi") as sender:
                 sender.send_messages([ServiceBusMessage(f"w{worker}-{i}") for i in range(5)])
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=send, args=(w,)) for w in range(4)]

@@ -5,8 +5,13 @@ import time
 from datetime import timedelta
 
 import pytest
-from azure.servicebus import (AutoLockRenewer, ServiceBusClient, ServiceBusMessage, ServiceBusMessageState,
-                              ServiceBusSubQueue)
+from azure.servicebus import (
+    AutoLockRenewer,
+    ServiceBusClient,
+    ServiceBusMessage,
+    ServiceBusMessageState,
+    ServiceBusSubQueue,
+)
 from azure.servicebus.exceptions import MessageLockLostError
 
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import functools
 import json
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from adapters.memory import InMemoryContainer
@@ -13,12 +13,25 @@ from adapters.ports import Document
 from adapters.settlement import Received
 from adapters.tracing import new_traceparent
 from contracts.messages import (
-    CancelDelivery, DeliveryRequested, DroneScheduled, DroneSchedulingFailed, FlightProgress, FlightStage,
-    Location, Message, PackageInfo, PackageReady, PackageRejected, PackageSize, ReadinessDeadline, Step, StepFailed,
+    CancelDelivery,
+    DeliveryRequested,
+    DroneScheduled,
+    DroneSchedulingFailed,
+    FlightProgress,
+    FlightStage,
+    Location,
+    Message,
+    PackageInfo,
+    PackageReady,
+    PackageRejected,
+    PackageSize,
+    ReadinessDeadline,
+    Step,
+    StepFailed,
 )
 from contracts.names import message_id
 
-T0 = datetime(2026, 1, 1, 12, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 
 
 @dataclass
@@ -65,7 +78,7 @@ class FakeMessageActions:
 def sdk_message(message: Message, *, step: str | None = None, msg_id: str | None = None,
                 traceparent: str | None = None, **extra: Any) -> FakeReceivedMessage:
     """A received message carrying ``message`` the way the app's own sender addresses it."""
-    kind = str(getattr(message, "message_type"))
+    kind = str(message.message_type)
     step = step or _natural_step(message)
     props = {b"traceparent": (traceparent or new_traceparent()).encode()}
     return FakeReceivedMessage(
@@ -77,7 +90,7 @@ def sdk_message(message: Message, *, step: str | None = None, msg_id: str | None
 def received(message: Message, *, step: str | None = None, msg_id: str | None = None,
              traceparent: str | None = None) -> Received:
     """A ``Received`` carrying ``message``."""
-    kind = str(getattr(message, "message_type"))
+    kind = str(message.message_type)
     step = step or _natural_step(message)
     return Received(body=json.dumps(message.to_json_dict()).encode(),
                     message_id=msg_id or message_id(message.delivery_id, kind, step), subject=kind,

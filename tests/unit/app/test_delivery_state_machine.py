@@ -6,18 +6,27 @@ from datetime import timedelta
 import pytest
 
 from adapters.memory import InMemoryBus, InMemoryContainer, InMemoryEventPublisher, ManualClock
+from adapters.outbox import RelaySchedule
+from adapters.ports import Outgoing
 from adapters.repositories import DeliveryRepository
 from adapters.settlement import Complete, DeadLetter, Outcome, on_contract
 from contracts.documents import DeliveryDocument, DeliveryState
-from adapters.ports import Outgoing
 from contracts.messages import FlightProgress, FlightStage, Message, ReadinessDeadline, Step
 from contracts.names import DELIVERIES_TOPIC, DELIVERY_INBOX_QUEUE
 from contracts.reasons import ReasonCode
-from adapters.outbox import RelaySchedule
 from delivery.handlers import delivery_status, handle_inbox_message, relay_owed_effects
 from delivery.state_machine import timer_token
 from tests.unit.app.support import (
-    T0, cancel, deadline, drone_failed, drone_scheduled, flight, package_ready, package_rejected, received, requested,
+    T0,
+    cancel,
+    deadline,
+    drone_failed,
+    drone_scheduled,
+    flight,
+    package_ready,
+    package_rejected,
+    received,
+    requested,
     step_failed,
 )
 

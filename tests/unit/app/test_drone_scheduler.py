@@ -16,7 +16,7 @@ from contracts.names import DELIVERY_INBOX_QUEUE
 from contracts.reasons import ReasonCode
 from drone_scheduler.fleet import FleetConfig, seed_fleet, wait_for_a_drone
 from drone_scheduler.handlers import handle_drone_message, serve_waiting
-from tests.unit.app.support import RacingContainer, T0, package_ready, received, requested
+from tests.unit.app.support import T0, RacingContainer, package_ready, received, requested
 
 BASE = Location(latitude=47.61, longitude=-122.33)
 

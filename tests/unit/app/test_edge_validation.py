@@ -142,7 +142,7 @@ def test_the_openapi_document_is_valid_openapi_3_1() -> None:
 
 def test_the_openapi_document_describes_exactly_the_registered_routes() -> None:
     routes = http_routes()
-    assert ROUTE_PREFIX == "/" + json.loads((ROOT / "host.json").read_text())["extensions"]["http"]["routePrefix"]
+    assert "/" + json.loads((ROOT / "host.json").read_text())["extensions"]["http"]["routePrefix"] == ROUTE_PREFIX
     documented = {(method, path): operation for path, item in openapi_document()["paths"].items()
                   for method, operation in item.items() if method != "parameters"}
     assert set(documented) == set(routes)

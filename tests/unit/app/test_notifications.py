@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import azure.functions as func
@@ -42,7 +42,7 @@ def clock() -> Iterator[ManualClock]:
 def grid_event(outcome: Any) -> func.EventGridEvent:
     event = outcome_event(outcome, "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
     return func.EventGridEvent(id=event.id, data=event.data, topic="/topics/delivery-events", subject=event.subject,
-                               event_type=event.event_type, event_time=datetime.now(timezone.utc),
+                               event_type=event.event_type, event_time=datetime.now(UTC),
                                data_version=event.data_version)
 
 

@@ -1,7 +1,6 @@
 """Package: its own limits, idempotent upsert, close/cancel on the outcome, refusal after the end."""
 from __future__ import annotations
 
-
 import pytest
 
 from adapters.memory import InMemoryBus, InMemoryContainer, ManualClock
@@ -13,7 +12,7 @@ from contracts.messages import DeliveryCancelled, DeliveryFailed, DeliveryShippe
 from contracts.names import DELIVERY_INBOX_QUEUE
 from contracts.reasons import ReasonCode
 from package.handlers import handle_package_message
-from tests.unit.app.support import RacingContainer, T0, package_ready, received, requested
+from tests.unit.app.support import T0, RacingContainer, package_ready, received, requested
 
 
 class PackageWorld:

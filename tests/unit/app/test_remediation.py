@@ -6,18 +6,24 @@ import json
 import pytest
 
 from adapters import bootstrap
-from adapters.retry import NO_RETRY
 from adapters.memory import InMemoryContainer
 from adapters.ports import Document
 from adapters.repositories import DeadLetterRepository
+from adapters.retry import NO_RETRY
+from adapters.settlement import Received
 from contracts.documents import DeadLetterAction, DeadLetterRecord
 from contracts.messages import DeliveryCancelled, DeliveryFailed, DeliveryShipped, Message
 from contracts.names import DELIVERY_INBOX_QUEUE
 from contracts.reasons import ReasonCode
 from remediation.handlers import MAX_ATTEMPTS, record_id
-from adapters.settlement import Received
 from tests.unit.app.support import (
-    T0, FakeMessageActions, FakeReceivedMessage, package_ready, requested, sdk_message, user_function,
+    T0,
+    FakeMessageActions,
+    FakeReceivedMessage,
+    package_ready,
+    requested,
+    sdk_message,
+    user_function,
 )
 
 TRIGGERS = {"package": "remediate_package_dead_letters", "drone-scheduler": "remediate_drone_scheduler_dead_letters",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from adapters.outbound import to_inbox, to_topic
@@ -17,7 +17,7 @@ from tests.unit.app.support import requested
 class OverlapDetectingSender:
     """Stands in for an azure-servicebus sender (not thread-safe): records any concurrent use."""
 
-    def __init__(self, entity: str, log: "FakeClient") -> None:
+    def __init__(self, entity: str, log: FakeClient) -> None:
         self.entity, self._log = entity, log
         self._inside = 0
         self._guard = threading.Lock()
@@ -64,7 +64,7 @@ def test_concurrent_first_sends_share_one_sender_per_entity_and_never_overlap() 
     bus = ServiceBusMessageBus(Settings(), connect=lambda _: client)  # type: ignore[arg-type,return-value]
     threads_count = 16
     barrier = threading.Barrier(threads_count)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
 
     def run(i: int) -> None:
         barrier.wait()

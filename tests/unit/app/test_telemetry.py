@@ -219,9 +219,9 @@ def test_log_records_carry_the_trace_and_span_ids(router: SagaRouter, exporter: 
         router.run_until_idle()
     post = the_post(exporter.get_finished_spans())
     completing = [r for r in caplog.records if r.getMessage().startswith("completing d1:")]
-    assert completing and {getattr(r, "trace_id") for r in completing} == {f"{post.context.trace_id:032x}"}
+    assert completing and {r.trace_id for r in completing} == {f"{post.context.trace_id:032x}"}
     span_ids = {f"{s.context.span_id:016x}" for s in exporter.get_finished_spans()}
-    assert all(getattr(r, "span_id") in span_ids for r in completing)
+    assert all(r.span_id in span_ids for r in completing)
 
 
 def test_with_no_exporter_configured_nothing_is_installed_and_traceparents_still_propagate() -> None:

@@ -13,7 +13,13 @@ from adapters.settings import Settings
 from contracts.names import DELIVERY_INBOX_QUEUE
 from contracts.reasons import ReasonCode
 from tests.unit.app.support import (
-    T0, FakeMessageActions, FakeReceivedMessage, cancel, requested, sdk_message, user_function,
+    T0,
+    FakeMessageActions,
+    FakeReceivedMessage,
+    cancel,
+    requested,
+    sdk_message,
+    user_function,
 )
 
 

@@ -5,9 +5,9 @@ import json
 
 import pytest
 
+from devstack.cosmos.core.account import Account
 from devstack.cosmos.core.changefeed import lsn_etag
 from devstack.cosmos.core.errors import BadRequest, Conflict
-from devstack.cosmos.core.account import Account
 from devstack.cosmos.core.queries import Queries, QueryRequest
 from devstack.cosmos.core.records import ContainerRecord, Scope
 from tests.unit.cosmos.fakes import FakeClock, InMemoryStore

@@ -1,7 +1,7 @@
 """aeg-sas-key and aeg-sas-token checks, with tokens made by the SDK's own generate_sas."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.eventgrid import generate_sas
@@ -12,7 +12,7 @@ from devstack.eventgrid.http.auth import authenticate
 KEY = "ZGV2c3RhY2stZXZlbnRncmlkLWtleQ=="
 PATH = "/topics/delivery-events/api/events"
 ENDPOINT = "http://localhost:9090" + PATH
-NOW = datetime(2026, 11, 27, 15, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)
 
 
 def token(key: str = KEY, endpoint: str = ENDPOINT, expires: datetime = NOW + timedelta(hours=1)) -> str:

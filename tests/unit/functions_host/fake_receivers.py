@@ -4,7 +4,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 _tokens = itertools.count(1)
@@ -83,13 +83,13 @@ class FakeReceiver:
         self.entity.outcomes.append(("defer", message.body))
 
     async def renew_message_lock(self, message: Any) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     async def set_session_state(self, state: bytes | str | None) -> None:
         self.entity.session_state[str(self._session_id)] = state
 
     async def renew_session_lock(self) -> datetime:
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def keep_lock(self, message: Any, max_duration: float) -> FakeKeepAlive:
         return FakeKeepAlive(self.entity)

@@ -5,8 +5,8 @@ import asyncio
 import logging
 import threading
 import time
-from datetime import datetime, timezone
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -145,7 +145,7 @@ def test_a_timer_does_not_fire_again_while_a_timed_out_thread_runs(tmp_path: Pat
                             ("timer",))
         trigger = TimerTrigger(spec, AppSettings({}), runner)
         try:
-            await trigger._fire(trigger.schedule.next_after(datetime.now(timezone.utc)), past_due=False)  # noqa: SLF001
+            await trigger._fire(trigger.schedule.next_after(datetime.now(UTC)), past_due=False)
             assert timeline.events == ["start tick0", "end tick0"]  # the next occurrence can only come after
         finally:
             invoker.close()

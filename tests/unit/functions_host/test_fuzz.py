@@ -6,7 +6,7 @@ traceback); webhook bodies come from the network (a bad one must be a WebhookRej
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -15,7 +15,7 @@ from devstack.functions_host.eventgrid_payload import MAX_JSON_DEPTH, WebhookRej
 from devstack.functions_host.ncrontab import CronSchedule, ScheduleError, parse_schedule
 
 FUZZ = settings(max_examples=400, deadline=None)
-START = datetime(2026, 2, 28, 23, 59, 59, tzinfo=timezone.utc)
+START = datetime(2026, 2, 28, 23, 59, 59, tzinfo=UTC)
 # Pieces NCRONTAB is made of, plus look-alikes: Unicode digits ("²".isdigit() is True), names, junk.
 ATOMS = st.sampled_from(["*", "0", "1", "5", "7", "12", "23", "29", "30", "31", "59", "60", "99999999999999999999",
                          "jan", "FEB", "dec", "sun", "Sat", "mon", "²", "١", "٣", "", "-", "/", ",", "x"])

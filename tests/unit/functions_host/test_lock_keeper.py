@@ -46,7 +46,7 @@ def test_a_failed_renewal_ends_quietly() -> None:
 
         keeper = LockKeeper(lambda: 0.4, renew, max_duration=60)
         await asyncio.sleep(0.6)
-        assert keeper._task.done() and keeper._task.exception() is None  # noqa: SLF001
+        assert keeper._task.done() and keeper._task.exception() is None
 
     asyncio.run(scenario())
     assert attempts == ["tried"]

@@ -8,7 +8,7 @@ import pytest
 
 from devstack.functions_host.errors import StartupError
 from devstack.functions_host.metadata import Binding
-from devstack.functions_host.outputs import OutputSender, documents_from, event_grid_events, encode
+from devstack.functions_host.outputs import OutputSender, documents_from, encode, event_grid_events
 from devstack.functions_host.settings import AppSettings
 
 SERVICE_BUS = Binding("out", "serviceBus", "OUT", {"connection": "SB", "queueName": "q"})
@@ -23,7 +23,7 @@ def test_service_bus_output_carries_str_or_bytes_only() -> None:
 
 
 def test_event_grid_output_events_from_objects_strings_and_lists() -> None:
-    when = datetime.datetime(2026, 1, 1, tzinfo=datetime.timezone.utc)
+    when = datetime.datetime(2026, 1, 1, tzinfo=datetime.UTC)
     event = func.EventGridOutputEvent(id="e1", data={"x": 1}, subject="s", event_type="T", event_time=when,
                                       data_version="1.0")
     [sdk_event] = event_grid_events(encode(EVENT_GRID, event))

@@ -6,8 +6,14 @@ import pytest
 from devstack.servicebus.core import management, timers
 from devstack.servicebus.core.broker import Broker
 from devstack.servicebus.core.entity import Entity
-from devstack.servicebus.core.errors import (EntityNotFound, InvalidOperation, MessageLockLost,
-                                             MessageSizeExceeded, SessionCannotBeLocked, SessionLockLost)
+from devstack.servicebus.core.errors import (
+    EntityNotFound,
+    InvalidOperation,
+    MessageLockLost,
+    MessageSizeExceeded,
+    SessionCannotBeLocked,
+    SessionLockLost,
+)
 from devstack.servicebus.core.filters import MessageFacts
 from devstack.servicebus.core.message import Envelope, MessageState
 from devstack.servicebus.core.settlement import Outcome, settle

@@ -34,7 +34,7 @@ def on_event(event: func.EventGridEvent) -> None:
 
 @app.timer_trigger(arg_name="timer", schedule="*/1 * * * * *")
 def every_second(timer: func.TimerRequest) -> None:
-    record("ticks", {"at": datetime.datetime.now(datetime.timezone.utc).isoformat(), "past_due": timer.past_due})
+    record("ticks", {"at": datetime.datetime.now(datetime.UTC).isoformat(), "past_due": timer.past_due})
 
 
 @app.timer_trigger(arg_name="timer", schedule="%YEARLY_SCHEDULE%", run_on_startup=True)

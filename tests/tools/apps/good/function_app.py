@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import azure.functions as func
-
 from blueprint import bp
 
 app = func.FunctionApp(http_auth_level=func.AuthLevel.FUNCTION)

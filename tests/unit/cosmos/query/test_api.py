@@ -48,7 +48,7 @@ def test_select_star_returns_documents_with_system_properties_and_leaves_input_a
     before = copy.deepcopy(DOCS)
     result = execute_query(parse_query("SELECT * FROM c ORDER BY c.battery"), DOCS, {})
     assert result == [before[1], before[0]]
-    assert DOCS == before
+    assert before == DOCS
 
 
 def test_documents_may_be_any_iterable_read_once() -> None:
