@@ -10,14 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import cached_property
 
-from adapters import telemetry
-from adapters.drone_repository import DroneRepository
-from adapters.outbox import RelaySchedule
-from adapters.ports import Clock, DocumentContainer, EventPublisher, MessageBus
-from adapters.repositories import DeadLetterRepository, DeliveryRepository, IngestionRepository, PackageRepository
-from adapters.retry import Backoff
-from adapters.settings import Settings
-from adapters.settlement import AttemptCounter
+from adapters import tracing_export
 from contracts.names import (
     DEADLETTERS_CONTAINER,
     DELIVERIES_CONTAINER,
@@ -25,6 +18,17 @@ from contracts.names import (
     PACKAGES_CONTAINER,
     REQUESTS_CONTAINER,
 )
+from core import telemetry
+from core.outbox import RelaySchedule
+from core.ports import Clock, DocumentContainer, EventPublisher, MessageBus
+from core.retry import Backoff
+from core.settings import Settings
+from core.settlement import AttemptCounter
+from delivery.repository import DeliveryRepository
+from drone_scheduler.repository import DroneRepository
+from ingestion.repository import IngestionRepository
+from package.repository import PackageRepository
+from remediation.repository import DeadLetterRepository
 
 PARTITION_KEYS = {DRONES_CONTAINER: "/fleetId"}  # every other container is partitioned by /id (docs/design.md "Data")
 
@@ -109,7 +113,7 @@ def dependencies() -> Dependencies:
     with _lock:
         if _current is None:
             settings = Settings.from_env()
-            telemetry.configure(settings.env)  # before any port is built: the bus and publisher wrap if it is on
+            tracing_export.configure(settings.env)  # before any port is built: the bus and publisher wrap if it is on
             _current = azure_backed(settings)
         return _current
 

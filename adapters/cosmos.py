@@ -19,10 +19,9 @@ from azure.cosmos.exceptions import (
     CosmosResourceNotFoundError,
 )
 
-from adapters.ports import BatchFailed, BatchOperation, Conflict, Document, InvalidId, NotFound, PreconditionFailed
-from adapters.settings import Settings
+from core.ports import BatchFailed, BatchOperation, Conflict, Document, InvalidId, NotFound, PreconditionFailed
+from core.settings import COSMOS_CONNECTION, Settings
 
-CONNECTION_SETTING = "CosmosDBConnection"
 # What requests reads from the environment on every request when its session trusts the environment:
 # proxies (and their exclusions) and CA bundles (requests.Session.merge_environment_settings).
 ENVIRONMENT_SETTINGS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
@@ -162,11 +161,11 @@ def _transport() -> RequestsTransport:
 
 
 def _connect(settings: Settings) -> CosmosClient:
-    connection = settings.get(CONNECTION_SETTING)
+    connection = settings.get(COSMOS_CONNECTION)
     if connection:
         return CosmosClient.from_connection_string(connection, transport=_transport())
-    endpoint = settings.get(f"{CONNECTION_SETTING}__accountEndpoint")
+    endpoint = settings.get(f"{COSMOS_CONNECTION}__accountEndpoint")
     if not endpoint:
-        raise RuntimeError(f"set {CONNECTION_SETTING} or {CONNECTION_SETTING}__accountEndpoint")
+        raise RuntimeError(f"set {COSMOS_CONNECTION} or {COSMOS_CONNECTION}__accountEndpoint")
     from azure.identity import DefaultAzureCredential  # only on the managed-identity path
     return CosmosClient(endpoint, credential=DefaultAzureCredential(), transport=_transport())

@@ -7,15 +7,13 @@ from collections.abc import Sequence
 from azure.core.credentials import AzureKeyCredential
 from azure.eventgrid import EventGridEvent, EventGridPublisherClient
 
-from adapters.ports import Event
-from adapters.settings import Settings
+from core.ports import Event
+from core.settings import EVENT_GRID_ENDPOINT, EVENT_GRID_KEY, Settings
 
-# The outbox retries a failed publish with its own back-off (adapters/outbox.py), so the SDK's retries
+# The outbox retries a failed publish with its own back-off (core/outbox.py), so the SDK's retries
 # (azure-core's RetryPolicy: 3 retries, exponential from 0.8 s) would only hold the caller longer during an
 # outage; one quick retry for a dropped connection, and short timeouts, keep Event Grid off the critical path.
 CLIENT_OPTIONS = {"retry_total": 1, "retry_backoff_factor": 0.2, "connection_timeout": 5, "read_timeout": 10}
-ENDPOINT_SETTING = "EventGridTopicEndpoint"
-KEY_SETTING = "EventGridTopicKey"
 
 
 class EventGridEventPublisher:
@@ -37,10 +35,10 @@ class EventGridEventPublisher:
     def _get_client(self) -> EventGridPublisherClient:
         with self._lock:
             if self._client is None:
-                endpoint = self._settings.get(ENDPOINT_SETTING)
+                endpoint = self._settings.get(EVENT_GRID_ENDPOINT)
                 if not endpoint:
-                    raise RuntimeError(f"set {ENDPOINT_SETTING}")
-                key = self._settings.get(KEY_SETTING)
+                    raise RuntimeError(f"set {EVENT_GRID_ENDPOINT}")
+                key = self._settings.get(EVENT_GRID_KEY)
                 if key:
                     self._client = EventGridPublisherClient(endpoint, AzureKeyCredential(key), **CLIENT_OPTIONS)
                 else:

@@ -1,32 +1,11 @@
-"""HTTP results handlers return, and their mapping to ``func.HttpResponse`` at the edge.
-
-Errors are RFC 9457 problem details (``application/problem+json``) so clients get one shape for every 4xx.
-"""
+"""The Functions edge of HTTP: a handler's ``HttpResult`` as a ``func.HttpResponse``."""
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
-from typing import Any
 
 import azure.functions as func
 
-PROBLEM_JSON = "application/problem+json"
-
-
-@dataclass(frozen=True)
-class HttpResult:
-    """Status, JSON body and headers, independent of the Functions types."""
-
-    status: int
-    body: dict[str, Any] | None = None
-    headers: dict[str, str] = field(default_factory=dict)
-    content_type: str = "application/json"
-
-
-def problem(status: int, title: str, detail: str, **extensions: Any) -> HttpResult:
-    """An RFC 9457 problem-details result."""
-    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extensions}
-    return HttpResult(status, body, content_type=PROBLEM_JSON)
+from core.http import HttpResult
 
 
 def to_response(result: HttpResult) -> func.HttpResponse:

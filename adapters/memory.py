@@ -9,7 +9,7 @@ import threading
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from adapters.ports import (
+from core.ports import (
     BatchFailed,
     BatchOperation,
     Clock,

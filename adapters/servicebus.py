@@ -13,12 +13,11 @@ from collections.abc import Callable, Sequence
 
 from azure.servicebus import ServiceBusClient, ServiceBusMessage, ServiceBusSender
 
-from adapters.ports import Outgoing
-from adapters.settings import Settings
 from contracts.names import DELIVERIES_TOPIC
+from core.ports import Outgoing
+from core.settings import SERVICE_BUS_CONNECTION, Settings
 
 log = logging.getLogger(__name__)
-CONNECTION_SETTING = "ServiceBusConnection"
 
 
 class ServiceBusMessageBus:
@@ -93,7 +92,7 @@ def to_service_bus_message(outgoing: Outgoing) -> ServiceBusMessage:
     properties = {"messageType": outgoing.subject}
     if outgoing.traceparent:
         # W3C traceparent, and Diagnostic-Id as the Service Bus SDKs' own tracing reads it. With tracing on it is
-        # the context of the app's producer span (adapters/telemetry.py TracedMessageBus).
+        # the context of the app's producer span (core/telemetry.py TracedMessageBus).
         properties.update({"traceparent": outgoing.traceparent, "Diagnostic-Id": outgoing.traceparent})
     return ServiceBusMessage(
         json.dumps(outgoing.message.to_json_dict()), content_type="application/json",
@@ -104,11 +103,11 @@ def to_service_bus_message(outgoing: Outgoing) -> ServiceBusMessage:
 
 
 def _connect(settings: Settings) -> ServiceBusClient:
-    connection = settings.get(CONNECTION_SETTING)
+    connection = settings.get(SERVICE_BUS_CONNECTION)
     if connection:
         return ServiceBusClient.from_connection_string(connection)
-    namespace = settings.get(f"{CONNECTION_SETTING}__fullyQualifiedNamespace")
+    namespace = settings.get(f"{SERVICE_BUS_CONNECTION}__fullyQualifiedNamespace")
     if not namespace:
-        raise RuntimeError(f"set {CONNECTION_SETTING} or {CONNECTION_SETTING}__fullyQualifiedNamespace")
+        raise RuntimeError(f"set {SERVICE_BUS_CONNECTION} or {SERVICE_BUS_CONNECTION}__fullyQualifiedNamespace")
     from azure.identity import DefaultAzureCredential  # only on the managed-identity path
     return ServiceBusClient(namespace, credential=DefaultAzureCredential())

@@ -1,12 +1,11 @@
-"""Binding constants shared by the blueprints: connection setting names and the auth level."""
+"""Binding constants shared by the blueprints: the auth level and the relays' schedule (the connection setting
+names are core/settings.py's, which the SDK adapters read too)."""
 from __future__ import annotations
 
 from typing import Final
 
 import azure.functions as func
 
-SERVICE_BUS_CONNECTION: Final = "ServiceBusConnection"
-COSMOS_CONNECTION: Final = "CosmosDBConnection"
 # Function keys protect the HTTP API on Azure (`x-functions-key` or `?code=`); `func start` does not
 # enforce them locally (Functions docs, "Authorization level").
 HTTP_AUTH: Final = func.AuthLevel.FUNCTION

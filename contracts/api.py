@@ -6,10 +6,28 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from contracts.documents import DeliveryState, DroneAssignment, HistoryEntry
+from contracts.events import DeliveryState
 from contracts.messages import ConfirmationRequired, Location, PackageInfo
-from contracts.model import Identifier, UtcDateTime
+from contracts.model import Contract, Identifier, UtcDateTime
 from contracts.reasons import ReasonCode
+
+
+class HistoryEntry(Contract):
+    """One message the delivery saw: what, when, in which trace, and what it did."""
+
+    message_type: str
+    message_id: str | None = None
+    at: UtcDateTime
+    trace_id: str | None = None
+    note: str
+
+
+class DroneAssignment(Contract):
+    """The drone a delivery flies with and its (time-scaled) legs."""
+
+    drone_id: str
+    seconds_to_pickup: float
+    seconds_to_dropoff: float
 
 
 # At the edge numbers and booleans are strict: pydantic's lax mode would take "2.5", true or 0 where the

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError, ValidationInfo, model_validator
 
+from contracts.events import DeliveryState
 from contracts.model import Contract, Identifier, UtcDateTime
+from contracts.names import DRONE_SCHEDULER_SUBSCRIPTION, PACKAGE_SUBSCRIPTION
 from contracts.reasons import ReasonCode
 
 SCHEMA_VERSION = 1
@@ -119,8 +121,8 @@ class DroneSchedulingFailed(Message):
 class Step(StrEnum):
     """The steps whose requests can be dead-lettered by the broker (their subscription names)."""
 
-    PACKAGE = "package"
-    DRONE_SCHEDULER = "drone-scheduler"
+    PACKAGE = PACKAGE_SUBSCRIPTION
+    DRONE_SCHEDULER = DRONE_SCHEDULER_SUBSCRIPTION
 
 
 class StepFailed(Message):
@@ -163,8 +165,10 @@ class CancelDelivery(Message):
 
 
 class DeliveryOutcome(Message):
-    """Base of the terminal events Delivery publishes to the topic (and, as data, to Event Grid)."""
+    """Base of the terminal events Delivery publishes to the topic (and, as data, to Event Grid); ``state`` is the
+    terminal state each one announces."""
 
+    state: ClassVar[DeliveryState]
     owner_id: str
     package_id: str
     drone_id: str | None = None
@@ -175,18 +179,21 @@ class DeliveryShipped(DeliveryOutcome):
     """The package was delivered: Package closes it, Drone Scheduler releases the drone."""
 
     message_type: Literal["DeliveryShipped"] = "DeliveryShipped"
+    state: ClassVar[DeliveryState] = DeliveryState.SHIPPED
 
 
 class DeliveryFailed(DeliveryOutcome):
     """The delivery failed: Package cancels the package, Drone Scheduler releases the drone."""
 
     message_type: Literal["DeliveryFailed"] = "DeliveryFailed"
+    state: ClassVar[DeliveryState] = DeliveryState.FAILED
 
 
 class DeliveryCancelled(DeliveryOutcome):
     """The client cancelled in time: compensate like a failure."""
 
     message_type: Literal["DeliveryCancelled"] = "DeliveryCancelled"
+    state: ClassVar[DeliveryState] = DeliveryState.CANCELLED
 
 
 AnyMessage = Annotated[
@@ -194,7 +201,6 @@ AnyMessage = Annotated[
     Field(discriminator="message_type"),
 ]
 TerminalEvent = DeliveryShipped | DeliveryFailed | DeliveryCancelled
-TERMINAL_TYPES: tuple[type[DeliveryOutcome], ...] = (DeliveryShipped, DeliveryFailed, DeliveryCancelled)
 
 _ADAPTER: TypeAdapter[AnyMessage] = TypeAdapter(AnyMessage)
 

@@ -9,7 +9,8 @@ from pydantic.alias_generators import to_camel
 
 # Ids end up in Cosmos ids and MessageIds (`{deliveryId}:{type}`): Cosmos forbids / \ ? # in ids and ':'
 # separates MessageId parts, so only a conservative alphabet is accepted.
-Identifier = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
+IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+Identifier = Annotated[str, StringConstraints(pattern=IDENTIFIER_PATTERN)]
 
 
 def _aware(value: datetime) -> datetime:

@@ -3,15 +3,26 @@ from __future__ import annotations
 
 from typing import Final
 
+# The app, and its steps as the app's folders, telemetry's ``drone.service`` and the two subscriptions name them.
+APP_NAME: Final = "drone-delivery"
+INGESTION_STEP: Final = "ingestion"
+PACKAGE_STEP: Final = "package"
+DRONE_SCHEDULER_STEP: Final = "drone-scheduler"
+DELIVERY_STEP: Final = "delivery"
+REMEDIATION_STEP: Final = "remediation"
+NOTIFICATIONS_STEP: Final = "notifications"
+
 # Service Bus entities (resources/Config.json declares them).
 DELIVERIES_TOPIC: Final = "deliveries"
 DELIVERY_INBOX_QUEUE: Final = "delivery-inbox"
-PACKAGE_SUBSCRIPTION: Final = "package"
-DRONE_SCHEDULER_SUBSCRIPTION: Final = "drone-scheduler"
-DELIVERY_SUBSCRIPTION: Final = "delivery"
+PACKAGE_SUBSCRIPTION: Final = PACKAGE_STEP
+DRONE_SCHEDULER_SUBSCRIPTION: Final = DRONE_SCHEDULER_STEP
+DELIVERY_SUBSCRIPTION: Final = DELIVERY_STEP
 DEAD_LETTER_SUFFIX: Final = "$deadletterqueue"
 
-# Cosmos DB containers (resources/cosmos.json declares them); each service owns its own.
+# Cosmos DB: the database (setting CosmosDatabaseName overrides it) and the containers (resources/cosmos.json
+# declares them); each service owns its own.
+COSMOS_DATABASE: Final = APP_NAME
 REQUESTS_CONTAINER: Final = "requests"
 PACKAGES_CONTAINER: Final = "packages"
 DRONES_CONTAINER: Final = "drones"

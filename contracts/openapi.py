@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from contracts.api import DeliveryAccepted, DeliveryRequestBody, DeliveryStatus, Problem
+from contracts.model import IDENTIFIER_PATTERN
 
 ROUTE_PREFIX = "/api"                  # host.json extensions.http.routePrefix
 PROBLEM_JSON = "application/problem+json"
@@ -24,7 +25,7 @@ _MODELS: list[tuple[type[BaseModel], Any]] = [
     (DeliveryStatus, "serialization"), (Problem, "serialization"),
 ]
 _DELIVERY_ID = {"name": "deliveryId", "in": "path", "required": True,
-                "schema": {"type": "string", "pattern": r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"}}
+                "schema": {"type": "string", "pattern": IDENTIFIER_PATTERN}}
 _RETRY_AFTER = {"description": "Seconds to wait before polling (or retrying)", "schema": {"type": "integer"}}
 
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 import azure.functions as func
 import azurefunctions.extensions.bindings.servicebus as servicebus
 
-from adapters import telemetry
 from adapters.bootstrap import dependencies
-from adapters.http import HttpResult, problem, to_response
-from adapters.settlement import on_contract, process
-from adapters.triggers import HTTP_AUTH, RELAY_SCHEDULE, SERVICE_BUS_CONNECTION
+from adapters.http import to_response
+from adapters.triggers import HTTP_AUTH, RELAY_SCHEDULE
 from contracts.names import DELIVERY_INBOX_QUEUE
+from core import telemetry
+from core.http import HttpResult, problem
+from core.settings import SERVICE_BUS_CONNECTION
+from core.settlement import on_contract, process
 from delivery.handlers import delivery_status, handle_inbox_message, relay_owed_effects
 
 bp = func.Blueprint()

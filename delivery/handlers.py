@@ -9,16 +9,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from adapters.outbound import outcome_event, to_inbox, to_topic
-from adapters.outbox import RelaySchedule, dispatch, earliest_due, event_entry, message_entry
-from adapters.ports import Clock, EventPublisher, MessageBus, PreconditionFailed
-from adapters.repositories import DeliveryRepository
-from adapters.settlement import Complete, DeadLetter, Outcome, Received
-from adapters.tracing import trace_id_of
-from contracts.documents import DeliveryDocument, OutboxEntry
 from contracts.messages import AnyMessage
 from contracts.names import EVENT_GRID_TOPIC, message_id
 from contracts.reasons import ReasonCode
+from core.documents import OutboxEntry
+from core.outbound import outcome_event, to_inbox, to_topic
+from core.outbox import RelaySchedule, dispatch, earliest_due, event_entry, message_entry
+from core.ports import Clock, EventPublisher, MessageBus, PreconditionFailed
+from core.settlement import Complete, DeadLetter, Outcome, Received
+from core.tracing import trace_id_of
+from delivery.documents import DeliveryDocument
+from delivery.repository import DeliveryRepository
 from delivery.state_machine import Decision, Hop, PublishOutcome, ScheduleSelf, decide
 
 log = logging.getLogger(__name__)

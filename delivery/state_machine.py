@@ -1,22 +1,20 @@
 """The Delivery state machine (docs/design.md "Delivery state machine"), sans-I/O: document + message in,
 new document + effects out. The handler saves the effects with the document and sends them after the save
-(adapters/outbox.py); nothing here touches a port."""
+(core/outbox.py); nothing here touches a port."""
 from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, get_args
 
-from contracts.documents import DeliveryDocument, DeliveryState, DroneAssignment, HistoryEntry, StepReport
+from contracts.api import DroneAssignment, HistoryEntry
+from contracts.events import DeliveryState
 from contracts.messages import (
     AnyMessage,
     CancelDelivery,
-    DeliveryCancelled,
-    DeliveryFailed,
     DeliveryOutcome,
     DeliveryRequested,
-    DeliveryShipped,
     DroneScheduled,
     DroneSchedulingFailed,
     FlightProgress,
@@ -26,16 +24,16 @@ from contracts.messages import (
     ReadinessDeadline,
     Step,
     StepFailed,
+    TerminalEvent,
 )
 from contracts.reasons import ReasonCode, first_by_precedence
+from delivery.documents import DeliveryDocument, StepReport
 
 S = DeliveryState
 _JOINING = (S.REQUESTED, S.AWAITING_READINESS)
 _CANCELLABLE = (S.REQUESTED, S.AWAITING_READINESS, S.SCHEDULED)
 _SUCCESS_REPORTS = ("PackageReady", "DroneScheduled")
-_OUTCOME_TYPES: dict[DeliveryState, type[DeliveryOutcome]] = {
-    S.SHIPPED: DeliveryShipped, S.FAILED: DeliveryFailed, S.CANCELLED: DeliveryCancelled,
-}
+_OUTCOME_TYPES: dict[DeliveryState, type[DeliveryOutcome]] = {t.state: t for t in get_args(TerminalEvent)}
 
 
 @dataclass(frozen=True)

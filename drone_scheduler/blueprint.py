@@ -4,11 +4,12 @@ from __future__ import annotations
 import azure.functions as func
 import azurefunctions.extensions.bindings.servicebus as servicebus
 
-from adapters import telemetry
 from adapters.bootstrap import dependencies
-from adapters.settlement import on_contract, process
-from adapters.triggers import RELAY_SCHEDULE, SERVICE_BUS_CONNECTION
+from adapters.triggers import RELAY_SCHEDULE
 from contracts.names import DELIVERIES_TOPIC, DRONE_SCHEDULER_SUBSCRIPTION
+from core import telemetry
+from core.settings import SERVICE_BUS_CONNECTION
+from core.settlement import on_contract, process
 from drone_scheduler.fleet import FleetConfig
 from drone_scheduler.handlers import handle_drone_message, serve_waiting
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from adapters.settings import Settings
-from contracts.documents import DroneDocument
 from contracts.messages import Location, PackageInfo, PackageSize
+from core.settings import Settings
+from drone_scheduler.documents import DroneDocument
 
 _EARTH_RADIUS_KM = 6371.0088
 # A mixed fleet: the i-th drone's size class and payload cycle through these.

@@ -9,7 +9,21 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from adapters.drone_repository import (
+from contracts.messages import (
+    AnyMessage,
+    DeliveryOutcome,
+    DeliveryRequested,
+    DroneScheduled,
+    DroneSchedulingFailed,
+    Step,
+)
+from contracts.reasons import ReasonCode
+from core.outbound import to_inbox
+from core.ports import BatchFailed, Clock, MessageBus, TransientFault
+from core.settlement import Complete, DeadLetter, Outcome, Received
+from drone_scheduler.documents import ReservationDocument, WaitingRequest
+from drone_scheduler.fleet import FleetConfig, by_distance, distance_km, flight_seconds, is_suitable, seed_fleet
+from drone_scheduler.repository import (
     CONFLICT,
     DRONE_CHANGED,
     NOT_FOUND,
@@ -18,24 +32,9 @@ from adapters.drone_repository import (
     WAITING_GONE,
     DroneRepository,
 )
-from adapters.outbound import to_inbox
-from adapters.ports import BatchFailed, Clock, MessageBus, TransientFault
-from adapters.settlement import Complete, DeadLetter, Outcome, Received
-from contracts.documents import ReservationDocument, WaitingRequest
-from contracts.messages import (
-    AnyMessage,
-    DeliveryCancelled,
-    DeliveryFailed,
-    DeliveryRequested,
-    DeliveryShipped,
-    DroneScheduled,
-    DroneSchedulingFailed,
-)
-from contracts.reasons import ReasonCode
-from drone_scheduler.fleet import FleetConfig, by_distance, distance_km, flight_seconds, is_suitable, seed_fleet
 
 log = logging.getLogger(__name__)
-STEP = "drone-scheduler"
+STEP = Step.DRONE_SCHEDULER
 
 
 def handle_drone_message(message: AnyMessage, received: Received, drones: DroneRepository, bus: MessageBus,
@@ -43,14 +42,14 @@ def handle_drone_message(message: AnyMessage, received: Received, drones: DroneR
     """Handle what the `deliveries/drone-scheduler` subscription delivers."""
     if isinstance(message, DeliveryRequested):
         if fault_step == STEP:
-            raise TransientFault("FaultInjection__TransientFailureStep=drone-scheduler")
+            raise TransientFault(f"FaultInjection__TransientFailureStep={STEP}")
         drones.seed_once(seed_fleet(drones.fleet_id, fleet.size, fleet.base))
         return _on_requested(message, received, drones, bus, clock, fleet)
-    if isinstance(message, (DeliveryShipped, DeliveryFailed, DeliveryCancelled)):
+    if isinstance(message, DeliveryOutcome):
         outcome = _on_ended(message, drones, clock)
         _serve_quietly(drones, bus, clock, fleet)  # a drone may have come free: the waiting list goes first
         return outcome
-    return DeadLetter(ReasonCode.INVALID_MESSAGE, f"{message.message_type} is not for the drone-scheduler subscription")
+    return DeadLetter(ReasonCode.INVALID_MESSAGE, f"{message.message_type} is not for the {STEP} subscription")
 
 
 def _on_requested(message: DeliveryRequested, received: Received, drones: DroneRepository, bus: MessageBus,
@@ -153,7 +152,7 @@ def _existing_reservation(delivery_id: str, drones: DroneRepository) -> Reservat
     return existing
 
 
-def _release(message: DeliveryShipped | DeliveryFailed | DeliveryCancelled, drones: DroneRepository,
+def _release(message: DeliveryOutcome, drones: DroneRepository,
              clock: Clock) -> Outcome:
     reservation = drones.reservation(message.delivery_id)
     if reservation is None and drones.tombstone(message.delivery_id, clock()):
@@ -168,7 +167,7 @@ def _release(message: DeliveryShipped | DeliveryFailed | DeliveryCancelled, dron
     return Complete(f"drone {reservation.drone_id} released")
 
 
-def _on_ended(message: DeliveryShipped | DeliveryFailed | DeliveryCancelled, drones: DroneRepository,
+def _on_ended(message: DeliveryOutcome, drones: DroneRepository,
               clock: Clock) -> Outcome:
     # Marker first: a DeliveryRequested that arrives after the compensation is refused, not served.
     drones.mark_ended(message.delivery_id, message.message_type, clock())

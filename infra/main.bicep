@@ -41,7 +41,7 @@ param maximumInstanceCount int = 40
 @allowed([ 2048, 4096 ])
 param instanceMemoryMB int = 2048
 
-@description('The app\'s tuning settings (docs/app.md "Settings"): production values, the defaults of adapters/settings.py.')
+@description('The app\'s tuning settings (docs/app.md "Settings"): production values, the defaults of core/settings.py.')
 param appTuning object = {
   FlightTimeScale: '1.0'
   DroneSpeedKmh: '60'

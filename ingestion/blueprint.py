@@ -3,11 +3,12 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from adapters import telemetry
 from adapters.bootstrap import dependencies
-from adapters.http import HttpResult, to_response
+from adapters.http import to_response
 from adapters.triggers import HTTP_AUTH, RELAY_SCHEDULE
 from contracts.openapi import openapi_document
+from core import telemetry
+from core.http import HttpResult
 from ingestion.handlers import accept_delivery, relay_unpublished, request_cancellation
 
 bp = func.Blueprint()

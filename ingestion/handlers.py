@@ -14,21 +14,22 @@ from datetime import timedelta
 
 from pydantic import ValidationError
 
-from adapters.http import HttpResult, problem
-from adapters.outbound import to_inbox, to_topic
-from adapters.outbox import RelaySchedule
-from adapters.ports import Clock, MessageBus
-from adapters.repositories import IngestionRepository
-from adapters.tracing import child_of
 from contracts.api import DeliveryRequestBody
-from contracts.documents import IngestionRecord
 from contracts.messages import CancelDelivery, DeliveryRequested
+from contracts.model import IDENTIFIER_PATTERN
+from core.http import HttpResult, problem
+from core.outbound import to_inbox, to_topic
+from core.outbox import RelaySchedule
+from core.ports import Clock, MessageBus
+from core.tracing import child_of
+from ingestion.documents import IngestionRecord
+from ingestion.repository import IngestionRepository
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 64 * 1024          # docs/design.md "HTTP API": body over 64 KB -> 413
 RETRY_AFTER_SECONDS = "2"           # async request-reply: how long a client should wait before polling GET
 _JSON_MEDIA_TYPE = re.compile(r"^application/(?:[\w.+-]+\+)?json$")
-_DELIVERY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_DELIVERY_ID = re.compile(IDENTIFIER_PATTERN)
 
 
 def accept_delivery(body: bytes, content_type: str | None, traceparent: str | None, requests: IngestionRepository,

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import azure.functions as func
 
-from adapters import telemetry
 from adapters.bootstrap import dependencies
-from adapters.triggers import COSMOS_CONNECTION
-from contracts.names import EVENT_GRID_TOPIC, NOTIFICATIONS_CONTAINER
+from contracts.names import COSMOS_DATABASE, EVENT_GRID_TOPIC, NOTIFICATIONS_CONTAINER
+from core import telemetry
+from core.settings import COSMOS_CONNECTION
 from notifications.handlers import notification_for
 
 bp = func.Blueprint()
 # Binding properties cannot read the CosmosDatabaseName setting lazily; keep them equal (docs/app.md).
-DATABASE_NAME = "drone-delivery"
 
 
 @bp.function_name("notify_owner")
 @bp.event_grid_trigger(arg_name="event")
-@bp.cosmos_db_output(arg_name="notification", connection=COSMOS_CONNECTION, database_name=DATABASE_NAME,
+@bp.cosmos_db_output(arg_name="notification", connection=COSMOS_CONNECTION, database_name=COSMOS_DATABASE,
                      container_name=NOTIFICATIONS_CONTAINER)
 def notify_owner(event: func.EventGridEvent, notification: func.Out[func.Document]) -> None:
     """Record one notification per delivery event (id = event id: a redelivered event overwrites itself)."""

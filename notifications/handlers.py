@@ -5,9 +5,10 @@ import logging
 
 from pydantic import ValidationError
 
-from adapters.ports import Clock
-from adapters.tracing import trace_id_of
-from contracts.documents import DeliveryEventData, DeliveryState, NotificationDocument
+from contracts.events import DeliveryEventData, DeliveryState
+from core.ports import Clock
+from core.tracing import trace_id_of
+from notifications.documents import NotificationDocument
 
 log = logging.getLogger(__name__)
 _TEXT = {

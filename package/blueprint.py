@@ -4,11 +4,11 @@ from __future__ import annotations
 import azure.functions as func
 import azurefunctions.extensions.bindings.servicebus as servicebus
 
-from adapters import telemetry
 from adapters.bootstrap import dependencies
-from adapters.settlement import on_contract, process
-from adapters.triggers import SERVICE_BUS_CONNECTION
 from contracts.names import DELIVERIES_TOPIC, PACKAGE_SUBSCRIPTION
+from core import telemetry
+from core.settings import SERVICE_BUS_CONNECTION
+from core.settlement import on_contract, process
 from package.handlers import handle_package_message
 
 bp = func.Blueprint()

@@ -3,24 +3,23 @@ from __future__ import annotations
 
 import logging
 
-from adapters.outbound import to_inbox
-from adapters.ports import Clock, MessageBus, TransientFault
-from adapters.repositories import PackageRepository
-from adapters.settlement import Complete, DeadLetter, Outcome, Received
-from contracts.documents import PackageDocument, PackageStatus
 from contracts.messages import (
     AnyMessage,
-    DeliveryCancelled,
-    DeliveryFailed,
+    DeliveryOutcome,
     DeliveryRequested,
-    DeliveryShipped,
     PackageReady,
     PackageRejected,
+    Step,
 )
 from contracts.reasons import ReasonCode
+from core.outbound import to_inbox
+from core.ports import Clock, MessageBus, TransientFault
+from core.settlement import Complete, DeadLetter, Outcome, Received
+from package.documents import PackageDocument, PackageStatus
+from package.repository import PackageRepository
 
 log = logging.getLogger(__name__)
-STEP = "package"
+STEP = Step.PACKAGE
 
 
 def handle_package_message(message: AnyMessage, received: Received, packages: PackageRepository, bus: MessageBus,
@@ -28,11 +27,11 @@ def handle_package_message(message: AnyMessage, received: Received, packages: Pa
     """Handle what the `deliveries/package` subscription delivers."""
     if isinstance(message, DeliveryRequested):
         if fault_step == STEP:
-            raise TransientFault("FaultInjection__TransientFailureStep=package")
+            raise TransientFault(f"FaultInjection__TransientFailureStep={STEP}")
         return _on_requested(message, received, packages, bus, clock, max_weight_kg)
-    if isinstance(message, (DeliveryShipped, DeliveryFailed, DeliveryCancelled)):
+    if isinstance(message, DeliveryOutcome):
         return _on_ended(message, packages, clock)
-    return DeadLetter(ReasonCode.INVALID_MESSAGE, f"{message.message_type} is not for the package subscription")
+    return DeadLetter(ReasonCode.INVALID_MESSAGE, f"{message.message_type} is not for the {STEP} subscription")
 
 
 def _on_requested(message: DeliveryRequested, received: Received, packages: PackageRepository, bus: MessageBus,
@@ -77,7 +76,7 @@ def _store_ready(message: DeliveryRequested, packages: PackageRepository, clock:
     outcome = packages.ended_outcome(message.delivery_id)
     if outcome is None:
         return True
-    _finish(package, etag, _FINAL_STATUS.get(outcome, PackageStatus.CANCELLED), packages, clock)
+    _finish(package, etag, _final_status(outcome), packages, clock)
     return False
 
 
@@ -90,10 +89,12 @@ def rejection(weight_kg: float, max_weight_kg: float) -> str | None:
     return None
 
 
-_FINAL_STATUS = {"DeliveryShipped": PackageStatus.CLOSED}  # by the ended marker's outcome; otherwise Cancelled
+def _final_status(outcome: str) -> PackageStatus:
+    """A shipped delivery closes its package; any other end cancels it (``outcome``: the terminal message type)."""
+    return PackageStatus.CLOSED if outcome == "DeliveryShipped" else PackageStatus.CANCELLED
 
 
-def _on_ended(message: DeliveryShipped | DeliveryFailed | DeliveryCancelled, packages: PackageRepository,
+def _on_ended(message: DeliveryOutcome, packages: PackageRepository,
               clock: Clock) -> Outcome:
     # Marker first: a DeliveryRequested retried after this point is refused even if no package exists yet.
     packages.mark_ended(message.delivery_id, message.message_type, clock())
@@ -101,7 +102,7 @@ def _on_ended(message: DeliveryShipped | DeliveryFailed | DeliveryCancelled, pac
     if found is None or found[0].delivery_id != message.delivery_id:
         return Complete("no package held for this delivery")
     package, etag = found
-    status = PackageStatus.CLOSED if isinstance(message, DeliveryShipped) else PackageStatus.CANCELLED
+    status = _final_status(message.message_type)
     if package.status is not status:
         _finish(package, etag, status, packages, clock)
     return Complete(f"package {status.value.lower()}")

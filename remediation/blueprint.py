@@ -6,10 +6,7 @@ from typing import Any
 import azure.functions as func
 import azurefunctions.extensions.bindings.servicebus as servicebus
 
-from adapters import telemetry
 from adapters.bootstrap import dependencies
-from adapters.settlement import process
-from adapters.triggers import SERVICE_BUS_CONNECTION
 from contracts.names import (
     DEAD_LETTER_SUFFIX,
     DELIVERIES_TOPIC,
@@ -18,6 +15,9 @@ from contracts.names import (
     DRONE_SCHEDULER_SUBSCRIPTION,
     PACKAGE_SUBSCRIPTION,
 )
+from core import telemetry
+from core.settings import SERVICE_BUS_CONNECTION
+from core.settlement import process
 from remediation.handlers import handle_dead_letter
 
 bp = func.Blueprint()

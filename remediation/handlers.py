@@ -7,13 +7,6 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import quote
 
-from adapters.outbound import to_inbox
-from adapters.ports import Clock, MessageBus
-from adapters.repositories import DeadLetterRepository
-from adapters.retry import NO_RETRY, Backoff
-from adapters.settlement import AttemptCounter, Complete, Defer, Outcome, Received
-from adapters.tracing import trace_id_of
-from contracts.documents import DeadLetterAction, DeadLetterRecord
 from contracts.messages import (
     AnyMessage,
     DeliveryOutcome,
@@ -24,9 +17,16 @@ from contracts.messages import (
     parse_message,
 )
 from contracts.reasons import BROKER_GAVE_UP, ReasonCode
+from core.outbound import to_inbox
+from core.ports import Clock, MessageBus
+from core.retry import NO_RETRY, Backoff
+from core.settlement import AttemptCounter, Complete, Defer, Outcome, Received
+from core.tracing import trace_id_of
+from remediation.documents import DeadLetterAction, DeadLetterRecord
+from remediation.repository import DeadLetterRepository
 
 log = logging.getLogger(__name__)
-STEP_ENTITIES = {Step.PACKAGE.value: Step.PACKAGE, Step.DRONE_SCHEDULER.value: Step.DRONE_SCHEDULER}
+STEP_ENTITIES = {step.value: step for step in Step}  # the subscriptions whose requests Remediation reports
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from contracts import messages as m
-from contracts.documents import DeliveryEventData
+from contracts.events import DeliveryEventData
 from contracts.names import (
     DEAD_LETTER_SUFFIX,
     DELIVERIES_TOPIC,

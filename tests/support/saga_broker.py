@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from adapters.memory import ManualClock
-from adapters.ports import Outgoing
 from adapters.servicebus import to_service_bus_message
+from core.ports import Outgoing
 from tests.support.saga_topology import Facts, Topology, TopologyError, dead_letter_path, normalize
 
 # The lock of a message whose function is running: the host renews it until the function returns.

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from adapters.ports import DocumentContainer, EventPublisher, MessageBus, TransientFault
+from core.ports import DocumentContainer, EventPublisher, MessageBus, TransientFault
 
 BUS, EVENTS = "bus", "events"  # port names for the message bus and the Event Grid publisher; containers use their names
 

@@ -24,9 +24,9 @@ from azure.functions.timer import TimerRequest
 
 from adapters import bootstrap
 from adapters.memory import InMemoryBus, InMemoryContainer, InMemoryEventPublisher, ManualClock
-from adapters.ports import Event, TransientFault
-from adapters.settings import Settings
 from contracts.names import EVENT_GRID_TOPIC
+from core.ports import Event, TransientFault
+from core.settings import Settings
 from tests.support.saga_broker import Broker, Lane, RoutedMessage, RoutingError
 from tests.support.saga_faults import BUS, EVENTS, PORT_METHODS, Crash, Faults, FaultyPort
 from tests.support.saga_topology import (

@@ -77,7 +77,7 @@ def tree(tmp_path: Path) -> Path:
 
 def test_only_the_app_is_published(tree: Path) -> None:
     packages = app_packages(tree)
-    assert {"ingestion", "adapters", "contracts", "delivery"} <= packages, "the import walk found the app"
+    assert {"ingestion", "adapters", "core", "contracts", "delivery"} <= packages, "the import walk found the app"
     kept = package_files(tree)
     tops = {p.split("/")[0] for p in kept}
     assert tops == RUNTIME_FILES | packages, sorted(tops ^ (RUNTIME_FILES | packages))

@@ -7,30 +7,20 @@ from datetime import UTC, datetime
 import pytest
 
 from adapters.bootstrap import PARTITION_KEYS
-from adapters.drone_repository import DRONE_CHANGED, RESERVATION_EXISTS, DroneRepository
 from adapters.memory import InMemoryContainer
-from adapters.ports import (
-    BatchFailed,
-    BatchOperation,
-    Conflict,
-    DocumentContainer,
-    InvalidId,
-    NotFound,
-    PreconditionFailed,
-)
-from adapters.repositories import DeadLetterRepository, DeliveryRepository, IngestionRepository, PackageRepository
-from adapters.settings import Settings
-from contracts.documents import (
-    DeadLetterAction,
-    DeadLetterRecord,
-    DeliveryDocument,
-    DroneStatus,
-    PackageDocument,
-    PackageStatus,
-    ReservationDocument,
-)
 from contracts.messages import Location, PackageSize
+from core.ports import BatchFailed, BatchOperation, Conflict, DocumentContainer, InvalidId, NotFound, PreconditionFailed
+from core.settings import Settings
+from delivery.documents import DeliveryDocument
+from delivery.repository import DeliveryRepository
+from drone_scheduler.documents import DroneStatus, ReservationDocument
 from drone_scheduler.fleet import seed_fleet
+from drone_scheduler.repository import DRONE_CHANGED, RESERVATION_EXISTS, DroneRepository
+from ingestion.repository import IngestionRepository
+from package.documents import PackageDocument, PackageStatus
+from package.repository import PackageRepository
+from remediation.documents import DeadLetterAction, DeadLetterRecord
+from remediation.repository import DeadLetterRepository
 from tests.support.cosmos import CosmosEmulator
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
@@ -172,7 +162,7 @@ class DocumentStoreContract:
     @pytest.mark.parametrize("message_id", ["a/b", "a\\b", "what?", "x#1", "100%", "tab\there", "trailing ",
                                             "ünï/cødé", "/" * 128])
     def test_dead_letter_record_ids_round_trip(self, container_of, message_id: str) -> None:  # type: ignore[no-untyped-def]
-        from adapters.settlement import Received
+        from core.settlement import Received
         from remediation.handlers import record_id
         records = DeadLetterRepository(container_of("deadletters"))
         entity = unique("package")
@@ -212,8 +202,8 @@ class DocumentStoreContract:
         assert len(container.query_due("outboxDueAt", "1990-01-01T00:00:03Z", 1)) == 1
 
     def test_delivery_outbox_round_trips_and_is_found_when_due(self, container_of) -> None:  # type: ignore[no-untyped-def]
-        from adapters.outbox import RelaySchedule, earliest_due, event_entry
-        from adapters.ports import Event
+        from core.outbox import RelaySchedule, earliest_due, event_entry
+        from core.ports import Event
         deliveries = DeliveryRepository(container_of("deliveries"))
         then = datetime(1991, 1, 1, tzinfo=UTC)
         event = Event(id="x:DeliveryShipped", event_type="t", subject="s", data={"a": 1}, event_time=then,
@@ -227,7 +217,7 @@ class DocumentStoreContract:
         assert [d.id for d, _ in deliveries.with_owed_effects(then, 100) if d.id == doc.id] == [], "not due yet"
 
     def test_ingestion_first_wins(self, container_of) -> None:  # type: ignore[no-untyped-def]
-        from contracts.documents import IngestionRecord
+        from ingestion.documents import IngestionRecord
         from tests.unit.app.support import requested
         requests = IngestionRepository(container_of("requests"))
         delivery_id = unique("d")

@@ -10,11 +10,11 @@ from typing import Any
 import pytest
 
 from adapters.memory import InMemoryEventPublisher
-from adapters.outbound import outcome_event
-from adapters.ports import EventPublisher
-from adapters.settings import Settings
 from contracts.messages import DeliveryCancelled, DeliveryShipped
 from contracts.reasons import ReasonCode
+from core.outbound import outcome_event
+from core.ports import EventPublisher
+from core.settings import Settings
 from tests.contract.app.webhook import Recorder
 from tests.support.eventgrid import EventGrid
 

@@ -14,11 +14,11 @@ import pytest
 from azure.servicebus import ServiceBusClient, ServiceBusReceivedMessage
 
 from adapters.memory import InMemoryBus
-from adapters.outbound import to_inbox, to_topic
-from adapters.ports import MessageBus
-from adapters.settings import Settings
 from contracts.messages import ReadinessDeadline, parse_message
 from contracts.names import DELIVERIES_TOPIC, DELIVERY_INBOX_QUEUE
+from core.outbound import to_inbox, to_topic
+from core.ports import MessageBus
+from core.settings import Settings
 from tests.support.servicebus import Broker
 from tests.unit.app.support import requested
 

@@ -9,9 +9,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from adapters.memory import InMemoryContainer
-from adapters.ports import Document
-from adapters.settlement import Received
-from adapters.tracing import new_traceparent
 from contracts.messages import (
     CancelDelivery,
     DeliveryRequested,
@@ -30,6 +27,9 @@ from contracts.messages import (
     StepFailed,
 )
 from contracts.names import message_id
+from core.ports import Document
+from core.settlement import Received
+from core.tracing import new_traceparent
 
 T0 = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
 

@@ -5,11 +5,11 @@ import json
 
 import pytest
 
-from adapters.settings import Settings
-from adapters.tracing import child_of, is_valid, new_traceparent, trace_id_of
 from contracts.messages import InvalidMessage, parse_message
 from contracts.names import message_id
 from contracts.reasons import FAILURE_PRECEDENCE, ReasonCode, first_by_precedence
+from core.settings import Settings
+from core.tracing import child_of, is_valid, new_traceparent, trace_id_of
 from tests.unit.app.support import requested
 
 

@@ -6,15 +6,16 @@ from datetime import timedelta
 import pytest
 
 from adapters.memory import InMemoryBus, InMemoryContainer, InMemoryEventPublisher, ManualClock
-from adapters.outbox import RelaySchedule
-from adapters.ports import Outgoing
-from adapters.repositories import DeliveryRepository
-from adapters.settlement import Complete, DeadLetter, Outcome, on_contract
-from contracts.documents import DeliveryDocument, DeliveryState
+from contracts.events import DeliveryState
 from contracts.messages import FlightProgress, FlightStage, Message, ReadinessDeadline, Step
 from contracts.names import DELIVERIES_TOPIC, DELIVERY_INBOX_QUEUE
 from contracts.reasons import ReasonCode
+from core.outbox import RelaySchedule
+from core.ports import Outgoing
+from core.settlement import Complete, DeadLetter, Outcome, on_contract
+from delivery.documents import DeliveryDocument
 from delivery.handlers import delivery_status, handle_inbox_message, relay_owed_effects
+from delivery.repository import DeliveryRepository
 from delivery.state_machine import timer_token
 from tests.unit.app.support import (
     T0,
@@ -356,7 +357,7 @@ def test_the_relay_backs_off_while_event_grid_stays_down(world: DeliveryWorld) -
 
 
 def test_invalid_and_misrouted_messages_are_dead_lettered(world: DeliveryWorld) -> None:
-    from adapters.settlement import Received
+    from core.settlement import Received
     bad = on_contract(lambda m, r: handle_inbox_message(m, r, world.deliveries, world.bus, world.events,
                                                         world.clock, DEADLINE_S))(Received(body=b'{"messageType": 1}'))
     assert isinstance(bad, DeadLetter) and bad.reason == ReasonCode.INVALID_MESSAGE

@@ -6,16 +6,16 @@ from collections.abc import Sequence
 
 import pytest
 
-from adapters.drone_repository import DroneRepository
 from adapters.memory import InMemoryBus, InMemoryContainer, ManualClock
-from adapters.ports import BatchFailed, BatchOperation, TransientFault
-from adapters.settlement import Complete, DeadLetter, Outcome
-from contracts.documents import DroneDocument, DroneStatus, ReservationDocument
 from contracts.messages import DeliveryCancelled, DeliveryFailed, DeliveryShipped, Location, Message, PackageSize
 from contracts.names import DELIVERY_INBOX_QUEUE
 from contracts.reasons import ReasonCode
+from core.ports import BatchFailed, BatchOperation, TransientFault
+from core.settlement import Complete, DeadLetter, Outcome
+from drone_scheduler.documents import DroneDocument, DroneStatus, ReservationDocument
 from drone_scheduler.fleet import FleetConfig, seed_fleet, wait_for_a_drone
 from drone_scheduler.handlers import handle_drone_message, serve_waiting
+from drone_scheduler.repository import DroneRepository
 from tests.unit.app.support import T0, RacingContainer, package_ready, received, requested
 
 BASE = Location(latitude=47.61, longitude=-122.33)

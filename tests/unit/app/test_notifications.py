@@ -10,9 +10,9 @@ import pytest
 
 from adapters import bootstrap
 from adapters.memory import InMemoryContainer, ManualClock
-from adapters.outbound import outcome_event
 from contracts.messages import DeliveryFailed, DeliveryShipped
 from contracts.reasons import ReasonCode
+from core.outbound import outcome_event
 from tests.unit.app.support import T0, user_function
 
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 import pytest
 
 from adapters.memory import InMemoryBus, InMemoryContainer, ManualClock
-from adapters.ports import PreconditionFailed, TransientFault
-from adapters.repositories import PackageRepository
-from adapters.settlement import Complete, DeadLetter, Outcome
-from contracts.documents import PackageStatus
 from contracts.messages import DeliveryCancelled, DeliveryFailed, DeliveryShipped, Message, PackageSize
 from contracts.names import DELIVERY_INBOX_QUEUE
 from contracts.reasons import ReasonCode
+from core.ports import PreconditionFailed, TransientFault
+from core.settlement import Complete, DeadLetter, Outcome
+from package.documents import PackageStatus
 from package.handlers import handle_package_message
+from package.repository import PackageRepository
 from tests.unit.app.support import T0, RacingContainer, package_ready, received, requested
 
 

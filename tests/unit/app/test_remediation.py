@@ -7,15 +7,15 @@ import pytest
 
 from adapters import bootstrap
 from adapters.memory import InMemoryContainer
-from adapters.ports import Document
-from adapters.repositories import DeadLetterRepository
-from adapters.retry import NO_RETRY
-from adapters.settlement import Received
-from contracts.documents import DeadLetterAction, DeadLetterRecord
 from contracts.messages import DeliveryCancelled, DeliveryFailed, DeliveryShipped, Message
 from contracts.names import DELIVERY_INBOX_QUEUE
 from contracts.reasons import ReasonCode
+from core.ports import Document
+from core.retry import NO_RETRY
+from core.settlement import Received
+from remediation.documents import DeadLetterAction, DeadLetterRecord
 from remediation.handlers import MAX_ATTEMPTS, record_id
+from remediation.repository import DeadLetterRepository
 from tests.unit.app.support import (
     T0,
     FakeMessageActions,

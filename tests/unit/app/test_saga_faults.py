@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from adapters.memory import ManualClock
-from adapters.ports import Outgoing
-from adapters.settings import Settings
 from contracts.messages import parse_message
 from contracts.names import DELIVERIES_TOPIC, DELIVERY_INBOX_QUEUE
+from core.ports import Outgoing
+from core.settings import Settings
 from delivery.state_machine import timer_token
 from tests.support.saga_router import SagaRouter
 from tests.unit.app.support import T0

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from adapters.memory import ManualClock
-from adapters.outbound import to_inbox, to_topic
-from adapters.settings import Settings
 from contracts.names import DELIVERY_INBOX_QUEUE
+from core.outbound import to_inbox, to_topic
+from core.settings import Settings
 from tests.support.saga_router import Crash, RouterBoundExceeded, RoutingError, SagaRouter
 from tests.support.saga_topology import Facts, TopologyError, load_topology
 from tests.unit.app.support import T0, cancel, deadline, drone_scheduled, package_ready, requested

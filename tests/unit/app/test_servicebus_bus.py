@@ -6,11 +6,11 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from adapters.outbound import to_inbox, to_topic
 from adapters.servicebus import ServiceBusMessageBus
-from adapters.settings import Settings
 from contracts.messages import ReadinessDeadline
 from contracts.names import DELIVERIES_TOPIC, DELIVERY_INBOX_QUEUE
+from core.outbound import to_inbox, to_topic
+from core.settings import Settings
 from tests.unit.app.support import requested
 
 

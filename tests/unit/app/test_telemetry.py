@@ -1,4 +1,4 @@
-"""OpenTelemetry in the app (adapters/telemetry.py): the SDK's InMemorySpanExporter records what the app's real
+"""OpenTelemetry in the app (core/telemetry.py): the SDK's InMemorySpanExporter records what the app's real
 functions emit while the in-memory saga router drives whole deliveries through them.
 
 One delivery must read as ONE trace with a single root (the POST): every consumer span is the child of the producer
@@ -22,9 +22,10 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
-from adapters import telemetry
+from adapters import tracing_export
 from adapters.memory import ManualClock
-from adapters.settings import Settings
+from core import telemetry
+from core.settings import Settings
 from tests.support.saga_router import SagaRouter
 from tests.unit.app.support import T0
 
@@ -214,7 +215,7 @@ def test_an_announcement_the_relay_sends_stays_in_the_delivery_trace(router: Sag
 
 def test_log_records_carry_the_trace_and_span_ids(router: SagaRouter, exporter: InMemorySpanExporter,
                                                   caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="adapters.settlement"):
+    with caplog.at_level(logging.INFO, logger="core.settlement"):
         router.post("/api/deliveries", body())
         router.run_until_idle()
     post = the_post(exporter.get_finished_spans())
@@ -225,8 +226,8 @@ def test_log_records_carry_the_trace_and_span_ids(router: SagaRouter, exporter: 
 
 
 def test_with_no_exporter_configured_nothing_is_installed_and_traceparents_still_propagate() -> None:
-    assert telemetry.configure({}) is None
-    assert telemetry.configure({"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}) is None
+    assert tracing_export.configure({}) is None
+    assert tracing_export.configure({"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}) is None
     assert telemetry.tracer() is None
     assert not hasattr(trace.get_tracer_provider(), "add_span_processor"), "the API's no-op provider, not the SDK's"
     with SagaRouter(Settings.from_env(ENV), clock=ManualClock(T0)) as router:
@@ -246,12 +247,12 @@ def test_the_otlp_protocol_setting_picks_the_exporter() -> None:
                       ({"OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}, GrpcExporter),
                       ({"OTEL_EXPORTER_OTLP_PROTOCOL": "http/protobuf", "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": "grpc"},
                        GrpcExporter)):
-        exporter = telemetry.otlp_exporter(env)
+        exporter = tracing_export.otlp_exporter(env)
         try:
             assert isinstance(exporter, kind), env
         finally:
             exporter.shutdown()
-    provider = telemetry.build_provider({})
+    provider = tracing_export.build_provider({})
     try:
         assert provider.resource.attributes["service.name"] == "drone-delivery"
     finally:

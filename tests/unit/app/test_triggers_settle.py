@@ -8,10 +8,10 @@ import pytest
 
 from adapters import bootstrap
 from adapters.memory import ManualClock
-from adapters.ports import TransientFault
-from adapters.settings import Settings
 from contracts.names import DELIVERY_INBOX_QUEUE
 from contracts.reasons import ReasonCode
+from core.ports import TransientFault
+from core.settings import Settings
 from tests.unit.app.support import (
     T0,
     FakeMessageActions,

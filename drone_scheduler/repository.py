@@ -5,15 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from adapters.ports import BatchOperation, Conflict, DocumentContainer, NotFound
-from contracts.documents import (
-    DroneDocument,
-    DroneStatus,
-    EndedMarker,
-    ReservationDocument,
-    ReservationStatus,
-    WaitingRequest,
-)
+from core.documents import EndedMarker, ended_id
+from core.ports import BatchOperation, Conflict, DocumentContainer, NotFound
+from drone_scheduler.documents import DroneDocument, DroneStatus, ReservationDocument, ReservationStatus, WaitingRequest
 
 RESERVATION_EXISTS = 0   # index of the reservation create in the reserve batch (409: already ours, or released)
 DRONE_CHANGED = 1        # index of the drone replace (412: someone else took it first)
@@ -131,10 +125,10 @@ class DroneRepository:
 
     def is_ended(self, delivery_id: str) -> bool:
         """True once a terminal event for the delivery was handled here."""
-        return self._container.read(f"ended:{delivery_id}", self.fleet_id) is not None
+        return self._container.read(ended_id(delivery_id), self.fleet_id) is not None
 
     def mark_ended(self, delivery_id: str, outcome: str, now: datetime) -> None:
         """Remember that the delivery ended (idempotent)."""
-        marker = EndedMarker(id=f"ended:{delivery_id}", delivery_id=delivery_id, outcome=outcome,
+        marker = EndedMarker(id=ended_id(delivery_id), delivery_id=delivery_id, outcome=outcome,
                              fleet_id=self.fleet_id, recorded_at=now)
         self._container.upsert(marker.to_json_dict())

@@ -3,14 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from adapters.ports import Event, Outgoing
-from adapters.tracing import event_context, sending_context
-from contracts.documents import DeliveryEventData, DeliveryState
+from contracts.events import DeliveryEventData
 from contracts.messages import DeliveryOutcome, Message
 from contracts.names import DELIVERIES_TOPIC, DELIVERY_INBOX_QUEUE, EVENT_DATA_VERSION, event_id, event_type, message_id
-
-_STATES = {"DeliveryShipped": DeliveryState.SHIPPED, "DeliveryFailed": DeliveryState.FAILED,
-           "DeliveryCancelled": DeliveryState.CANCELLED}
+from core.ports import Event, Outgoing
+from core.tracing import event_context, sending_context
 
 
 def to_inbox(message: Message, parent_traceparent: str | None, step: str | None = None,
@@ -28,7 +25,7 @@ def outcome_event(outcome: DeliveryOutcome, traceparent: str | None) -> Event:
     """The Event Grid event for a terminal outcome; its id is deterministic so subscribers can dedupe."""
     kind = str(outcome.message_type)
     data = DeliveryEventData(
-        delivery_id=outcome.delivery_id, owner_id=outcome.owner_id, state=_STATES[kind], reason=outcome.reason,
+        delivery_id=outcome.delivery_id, owner_id=outcome.owner_id, state=outcome.state, reason=outcome.reason,
         package_id=outcome.package_id, drone_id=outcome.drone_id, traceparent=event_context(traceparent),
         occurred_at=outcome.occurred_at,
     )

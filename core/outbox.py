@@ -18,9 +18,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from adapters.ports import Event, EventPublisher, MessageBus, Outgoing
-from contracts.documents import OutboxChannel, OutboxEntry
 from contracts.messages import parse_message
+from core.documents import OutboxChannel, OutboxEntry
+from core.ports import Event, EventPublisher, MessageBus, Outgoing
 
 log = logging.getLogger(__name__)
 

@@ -3,7 +3,7 @@
 Triggers use ``auto_complete_messages=False`` and the message-actions binding of
 azurefunctions-extensions-bindings-servicebus (complete / abandon / deadletter); docs/design.md "Rules":
 complete on success, dead-letter at once with a reason for invalid messages and business failures;
-transient errors are retried in-process with back-off (adapters/retry.py), and only when its budget is spent
+transient errors are retried in-process with back-off (core/retry.py), and only when its budget is spent
 abandoned (redelivered up to MaxDeliveryCount, then dead-lettered by the broker).
 """
 from __future__ import annotations
@@ -15,10 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from adapters import telemetry
-from adapters.retry import NO_RETRY, Backoff
 from contracts.messages import AnyMessage, InvalidMessage, parse_message
 from contracts.reasons import ReasonCode
+from core import telemetry
+from core.retry import NO_RETRY, Backoff
 
 log = logging.getLogger(__name__)
 
@@ -133,7 +133,7 @@ def process(msg: Any, actions: MessageActions, handler: Callable[[Received], Out
             subscription: str | None = None) -> Outcome:
     """Run ``handler`` on the message (retrying transient failures with ``backoff``) and settle by its outcome;
     once the back-off budget is spent, abandon and re-raise. With tracing on, all of it is one CONSUMER span of
-    step ``service`` reading ``destination`` (a queue, or a topic and ``subscription``; adapters/telemetry.py), child of the context the message carries."""
+    step ``service`` reading ``destination`` (a queue, or a topic and ``subscription``; core/telemetry.py), child of the context the message carries."""
     received = received_from(msg)
     with telemetry.consuming(service, "servicebus", destination, received.message_id, received.session_id,
                              received.traceparent, subscription) as span:

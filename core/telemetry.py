@@ -5,16 +5,15 @@ the context in the incoming message, so the whole choreography forms one tree), 
 and one PRODUCER span per send or publish, whose context is what the message carries. Every span names its step in
 ``drone.service`` (all six steps run in one process, so the resource's ``service.name`` cannot).
 
-Export is configuration only (``configure``): OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``…_TRACES_ENDPOINT``)
+Export is configuration only (adapters/tracing_export.py ``configure``): OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``…_TRACES_ENDPOINT``)
 is set, Azure Monitor when ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set; otherwise nothing is installed, every
-helper here returns at its first line, and adapters/tracing.py keeps propagating W3C traceparents as it always did.
+helper here returns at its first line, and core/tracing.py keeps propagating W3C traceparents as it always did.
 """
 from __future__ import annotations
 
 import logging
-import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
@@ -26,19 +25,26 @@ from opentelemetry.context import Context
 from opentelemetry.trace import Link, Span, SpanKind, Status, StatusCode, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from adapters.ports import Event, EventPublisher, MessageBus, Outgoing
-from adapters.tracing import format_traceparent, is_valid, trace_id_of
-from contracts.names import EVENT_GRID_TOPIC
+from contracts.names import (
+    APP_NAME,
+    DELIVERY_STEP,
+    DRONE_SCHEDULER_STEP,
+    EVENT_GRID_TOPIC,
+    INGESTION_STEP,
+    NOTIFICATIONS_STEP,
+    PACKAGE_STEP,
+    REMEDIATION_STEP,
+)
+from core.ports import Event, EventPublisher, MessageBus, Outgoing
+from core.tracing import format_traceparent, is_valid, trace_id_of
 
 log = logging.getLogger(__name__)
 
-# The steps, as ``drone.service`` names them (the Functions app's folders).
+# The steps, as ``drone.service`` names them (contracts/names.py).
 INGESTION, PACKAGE, DRONE_SCHEDULER, DELIVERY, REMEDIATION, NOTIFICATIONS = (
-    "ingestion", "package", "drone-scheduler", "delivery", "remediation", "notifications")
+    INGESTION_STEP, PACKAGE_STEP, DRONE_SCHEDULER_STEP, DELIVERY_STEP, REMEDIATION_STEP, NOTIFICATIONS_STEP)
 SERVICE_ATTRIBUTE = "drone.service"
 DELIVERY_ID_ATTRIBUTE = "delivery.id"
-DEFAULT_SERVICE_NAME = "drone-delivery"
-INSTRUMENTATION_NAME = "drone-delivery"
 
 _tracer: Tracer | None = None           # None: tracing is off
 _provider: Any = None                   # the SDK TracerProvider behind _tracer (flushed by tests and shutdown)
@@ -59,100 +65,15 @@ def install(provider: Any) -> None:
     global _tracer, _provider
     with _lock:
         _provider = provider
-        _tracer = provider.get_tracer(INSTRUMENTATION_NAME) if provider is not None else None
+        _tracer = provider.get_tracer(APP_NAME) if provider is not None else None
     if provider is not None:
         _install_log_correlation()
-
-
-def configure(env: Mapping[str, str] | None = None) -> str | None:
-    """Install tracing as the settings ask (once per process); returns which exporters run, or None (tracing off)."""
-    env = os.environ if env is None else env
-    if _tracer is not None or env.get("OTEL_SDK_DISABLED", "").strip().lower() == "true":
-        return None
-    otlp = bool(env.get("OTEL_EXPORTER_OTLP_ENDPOINT") or env.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"))
-    monitor = bool(env.get("APPLICATIONINSIGHTS_CONNECTION_STRING"))
-    if not (otlp or monitor):
-        return None  # the API's no-op tracer stays: nothing is recorded, nothing exported
-    provider, mode = _installed_sdk_provider(), "the provider already installed"
-    if provider is not None and otlp:
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-        provider.add_span_processor(BatchSpanProcessor(otlp_exporter(env)))
-    if provider is None and monitor:
-        provider, mode = _azure_monitor(env, otlp), "azure-monitor" + (" + otlp" if otlp else "")
-    if provider is None and otlp:
-        provider, mode = build_provider(env), "otlp"
-        trace.set_tracer_provider(provider)
-    if provider is None:
-        return None
-    _trace_azure_sdks()
-    install(provider)
-    log.info("OpenTelemetry tracing on (%s)", mode)
-    return mode
-
-
-def build_provider(env: Mapping[str, str]) -> Any:
-    """An SDK TracerProvider exporting OTLP in batches. The SDK and the exporters read the standard OTEL_* variables
-    themselves (endpoint, headers, timeout, compression, sampler, resource): https://opentelemetry.io/docs/specs/otel/configuration/sdk-environment-variables/"""
-    from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
-    named = env.get("OTEL_SERVICE_NAME") or "service.name=" in env.get("OTEL_RESOURCE_ATTRIBUTES", "")
-    provider = TracerProvider(resource=Resource.create({} if named else {"service.name": DEFAULT_SERVICE_NAME}))
-    provider.add_span_processor(BatchSpanProcessor(otlp_exporter(env)))
-    return provider
-
-
-def otlp_exporter(env: Mapping[str, str]) -> Any:
-    """The OTLP span exporter for OTEL_EXPORTER_OTLP_(TRACES_)PROTOCOL: ``grpc`` or ``http/protobuf`` (the default,
-    https://opentelemetry.io/docs/specs/otel/protocol/exporter/#specify-protocol)."""
-    protocol = (env.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or env.get("OTEL_EXPORTER_OTLP_PROTOCOL")
-                or "http/protobuf").strip().lower()
-    if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
-        return GrpcExporter()
-    if protocol != "http/protobuf":
-        log.warning("OTEL_EXPORTER_OTLP_PROTOCOL=%s is not supported by the Python exporters; using http/protobuf",
-                    protocol)
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
-    return HttpExporter()
 
 
 def flush() -> None:
     """Export what the batch processor still holds (process shutdown, tests)."""
     if _provider is not None and hasattr(_provider, "force_flush"):
         _provider.force_flush()
-
-
-def _installed_sdk_provider() -> Any:
-    # The Functions Python worker configures Azure Monitor itself when PYTHON_APPLICATIONINSIGHTS_ENABLE_TELEMETRY
-    # is set; a second configure_azure_monitor would export everything twice.
-    provider = trace.get_tracer_provider()
-    return provider if hasattr(provider, "add_span_processor") else None
-
-
-def _azure_monitor(env: Mapping[str, str], otlp: bool) -> Any:
-    try:
-        from azure.monitor.opentelemetry import configure_azure_monitor  # lazily: it pulls in many instrumentations
-    except ImportError:
-        log.error("APPLICATIONINSIGHTS_CONNECTION_STRING is set but azure-monitor-opentelemetry is not installed "
-                  "(pip install azure-monitor-opentelemetry); %s", "exporting OTLP only" if otlp else "tracing stays off")
-        return None
-    extra = []
-    if otlp:  # both at once: Azure Monitor's provider gets the OTLP exporter as one more span processor
-        from opentelemetry.sdk.trace.export import BatchSpanProcessor
-        extra.append(BatchSpanProcessor(otlp_exporter(env)))
-    configure_azure_monitor(connection_string=env["APPLICATIONINSIGHTS_CONNECTION_STRING"], span_processors=extra)
-    return trace.get_tracer_provider()
-
-
-def _trace_azure_sdks() -> None:
-    # azure-core's OpenTelemetry plugin: Service Bus, Cosmos DB and Event Grid calls become spans of the global
-    # provider (https://learn.microsoft.com/python/api/overview/azure/core-tracing-opentelemetry-readme).
-    try:
-        from azure.core.settings import settings
-        settings.tracing_implementation = "opentelemetry"
-    except Exception:
-        log.warning("azure-core-tracing-opentelemetry is not usable; Azure SDK calls are not traced", exc_info=True)
 
 
 # -- log correlation ---------------------------------------------------------------------------------------------

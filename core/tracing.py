@@ -1,6 +1,6 @@
 """W3C Trace Context (https://www.w3.org/TR/trace-context/): one trace per delivery, one span per hop.
 
-With tracing off (no OpenTelemetry SDK installed, adapters/telemetry.py) every hop gets a child traceparent made
+With tracing off (no OpenTelemetry SDK installed, core/telemetry.py) every hop gets a child traceparent made
 here: same trace id, new span id. With tracing on, the hop *is* the span the app is running in (the HTTP request,
 the message being processed), so that span's context is used instead and every id a message carries names a span
 that is really exported — the trace stays one connected tree.
