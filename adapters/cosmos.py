@@ -56,7 +56,8 @@ class CosmosContainer:
 
     def replace(self, document: Document, if_match: str | None = None) -> Document:
         """Replace; NotFound, or PreconditionFailed on a stale ETag (HTTP If-Match -> 412)."""
-        condition: dict[str, Any] = {"etag": if_match, "match_condition": MatchConditions.IfNotModified} if if_match else {}
+        condition: dict[str, Any] = ({"etag": if_match, "match_condition": MatchConditions.IfNotModified}
+                                     if if_match else {})
         try:
             with _valid_id(document):
                 return dict(self._container.replace_item(document["id"], document, **condition))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from azure.core.credentials import AzureKeyCredential
 from azure.eventgrid import EventGridEvent, EventGridPublisherClient
@@ -13,7 +14,8 @@ from core.settings import EVENT_GRID_ENDPOINT, EVENT_GRID_KEY, Settings
 # The outbox retries a failed publish with its own back-off (core/outbox.py), so the SDK's retries
 # (azure-core's RetryPolicy: 3 retries, exponential from 0.8 s) would only hold the caller longer during an
 # outage; one quick retry for a dropped connection, and short timeouts, keep Event Grid off the critical path.
-CLIENT_OPTIONS = {"retry_total": 1, "retry_backoff_factor": 0.2, "connection_timeout": 5, "read_timeout": 10}
+CLIENT_OPTIONS: dict[str, Any] = {"retry_total": 1, "retry_backoff_factor": 0.2, "connection_timeout": 5,
+                                  "read_timeout": 10}
 
 
 class EventGridEventPublisher:

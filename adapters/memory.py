@@ -69,7 +69,8 @@ class InMemoryContainer:
     def query_kind(self, partition_key: str, kind: str) -> list[Document]:
         """Every document of one kind in one partition."""
         with self._lock:
-            return [copy.deepcopy(d) for (pk, _), d in self._docs.items() if pk == partition_key and d.get("kind") == kind]
+            return [copy.deepcopy(d) for (pk, _), d in self._docs.items()
+                    if pk == partition_key and d.get("kind") == kind]
 
     def execute_batch(self, operations: Sequence[BatchOperation], partition_key: str) -> None:
         """All or nothing: on the first failure restore the snapshot and raise BatchFailed."""
@@ -144,7 +145,8 @@ class InMemoryBus:
         self._lock = threading.Lock()
 
     def send(self, messages: Sequence[Outgoing]) -> None:
-        """Accept each message; drop (silently, like the broker) one whose MessageId the entity saw within the window."""
+        """Accept each message; drop (silently, like the broker) one whose MessageId the entity saw within the
+        window."""
         with self._lock:
             self.send_calls += 1
             if self.fail_next is not None:

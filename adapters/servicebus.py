@@ -10,6 +10,7 @@ import logging
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from typing import Any
 
 from azure.servicebus import ServiceBusClient, ServiceBusMessage, ServiceBusSender
 
@@ -89,7 +90,7 @@ class ServiceBusMessageBus:
 
 def to_service_bus_message(outgoing: Outgoing) -> ServiceBusMessage:
     """The SDK message: JSON body, subject = messageType, deterministic MessageId, session, trace context."""
-    properties = {"messageType": outgoing.subject}
+    properties: dict[str | bytes, Any] = {"messageType": outgoing.subject}
     if outgoing.traceparent:
         # W3C traceparent, and Diagnostic-Id as the Service Bus SDKs' own tracing reads it. With tracing on it is
         # the context of the app's producer span (core/telemetry.py TracedMessageBus).

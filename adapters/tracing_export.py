@@ -82,7 +82,8 @@ def _azure_monitor(env: Mapping[str, str], otlp: bool) -> Any:
         from azure.monitor.opentelemetry import configure_azure_monitor  # lazily: it pulls in many instrumentations
     except ImportError:
         log.error("APPLICATIONINSIGHTS_CONNECTION_STRING is set but azure-monitor-opentelemetry is not installed "
-                  "(pip install azure-monitor-opentelemetry); %s", "exporting OTLP only" if otlp else "tracing stays off")
+                  "(pip install azure-monitor-opentelemetry); %s",
+                  "exporting OTLP only" if otlp else "tracing stays off")
         return None
     extra = []
     if otlp:  # both at once: Azure Monitor's provider gets the OTLP exporter as one more span processor

@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -32,7 +33,7 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
-def measure(name: str, operation: Callable[[int], object], seconds: float, server_pid: int) -> dict[str, float]:
+def measure(name: str, operation: Callable[[int], object], seconds: float, server_pid: int) -> dict[str, Any]:
     """Run ``operation`` repeatedly for ``seconds``; return rates and CPU per operation."""
     server_before, client_before = process_cpu_seconds(server_pid), time.process_time()
     start, count = time.perf_counter(), 0
@@ -65,6 +66,7 @@ def main() -> int:
         container = CosmosClient(emulator.endpoint, emulator.key).create_database("bench").create_container(
             "drones", PartitionKey("/fleetId"))
         seed(container, args.items)
+        assert emulator.process.proc is not None, "run_cosmos returns a started emulator"
         pid = emulator.process.proc.pid
         rng = random.Random(7)
 

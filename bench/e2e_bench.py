@@ -51,7 +51,8 @@ from devstack.stack.supervisor import Supervisor
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SB_PREFIX = "AzureFunctionsJobHost__extensions__serviceBus__"
 # Hops read from a delivery's history: (label, from, to); each end is a history milestone (see milestones).
-HOPS = [("POST→202", "post", "accepted"), ("202→Requested", "accepted", "requested"), ("Requested→1st report", "requested", "first_report"),
+HOPS = [("POST→202", "post", "accepted"), ("202→Requested", "accepted", "requested"),
+        ("Requested→1st report", "requested", "first_report"),
         ("1st→2nd report (Scheduled)", "first_report", "scheduled"), ("Scheduled→InTransit", "scheduled", "in_transit"),
         ("InTransit→Shipped", "in_transit", "shipped"), ("POST→Shipped", "post", "shipped")]
 
@@ -243,7 +244,10 @@ def own_stack(config: Config, args: argparse.Namespace) -> Iterator[Target]:
     data_dir = Path(tempfile.mkdtemp(prefix="e2e-bench-"))
     settings = stack_settings(data_dir, config, args)
     log = open(data_dir / "stack.log", "a", buffering=1)  # noqa: SIM115 - closed below
-    supervisor = Supervisor(stack_services(settings), lambda name, line: log.write(f"{name:>10} | {line}\n"))
+    def write(name: str, line: str) -> None:
+        log.write(f"{name:>10} | {line}\n")
+
+    supervisor = Supervisor(stack_services(settings), write)
     try:
         supervisor.start(timeout=120)
         pids = {child.spec.name: child.proc.pid for child in supervisor.children}
@@ -265,8 +269,9 @@ def running_stack(args: argparse.Namespace) -> Target:
         pids["host" if number == 1 else f"host-{number}"] = pid
     for name in ("servicebus", "cosmos", "eventgrid"):
         port = getattr(args, f"{name}_port")
-        if port:
-            pids.update({name: pid for pid in pids_listening(port)[:1]})
+        listening = pids_listening(port) if port else []
+        if listening:
+            pids[name] = listening[0]
     return Target(args.base_url, pids)
 
 
@@ -336,7 +341,7 @@ def configs(args: argparse.Namespace) -> list[Config]:
     axes = [parse_vary(text) for text in args.vary]
     found = []
     for combination in itertools.product(*[values for _, values in axes]) if axes else [()]:
-        chosen = {name: value for (name, _), value in zip(axes, combination)}
+        chosen = {name: value for (name, _), value in zip(axes, combination, strict=True)}
         for instances in args.host_instances:
             label = " ".join(f"{short(k)}={v}" for k, v in chosen.items()) or "baseline"
             if len(args.host_instances) > 1:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Final, Literal
 
 from pydantic import Field, TypeAdapter, ValidationError, ValidationInfo, model_validator
 
@@ -11,7 +11,7 @@ from contracts.model import Contract, Identifier, UtcDateTime
 from contracts.names import DRONE_SCHEDULER_SUBSCRIPTION, PACKAGE_SUBSCRIPTION
 from contracts.reasons import ReasonCode
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION: Final = 1
 
 
 class PackageSize(StrEnum):
@@ -57,6 +57,9 @@ WIRE = "wire"  # validation context key: the input came off the bus, so the enve
 
 class Message(Contract):
     """Fields every message carries."""
+
+    if TYPE_CHECKING:  # each concrete message declares it as a Literal (the union's discriminator)
+        message_type: str
 
     delivery_id: Identifier
     # The default only serves construction in code; on the wire `schemaVersion` is required (docs/design.md "Rules").
@@ -197,12 +200,13 @@ class DeliveryCancelled(DeliveryOutcome):
 
 
 AnyMessage = Annotated[
-    DeliveryRequested | PackageReady | PackageRejected | DroneScheduled | DroneSchedulingFailed | StepFailed | ReadinessDeadline | FlightProgress | CancelDelivery | DeliveryShipped | DeliveryFailed | DeliveryCancelled,
+    DeliveryRequested | PackageReady | PackageRejected | DroneScheduled | DroneSchedulingFailed | StepFailed
+    | ReadinessDeadline | FlightProgress | CancelDelivery | DeliveryShipped | DeliveryFailed | DeliveryCancelled,
     Field(discriminator="message_type"),
 ]
 TerminalEvent = DeliveryShipped | DeliveryFailed | DeliveryCancelled
 
-_ADAPTER: TypeAdapter[AnyMessage] = TypeAdapter(AnyMessage)
+_ADAPTER: TypeAdapter[AnyMessage] = TypeAdapter[AnyMessage](AnyMessage)
 
 
 class InvalidMessage(ValueError):
@@ -210,7 +214,8 @@ class InvalidMessage(ValueError):
 
 
 def parse_message(body: bytes | str, subject: str | None) -> AnyMessage:
-    """Validate a received message: a complete envelope, and a subject equal to ``messageType`` (docs/design.md "Rules")."""
+    """Validate a received message: a complete envelope, and a subject equal to ``messageType``
+    (docs/design.md "Rules")."""
     try:
         message = _ADAPTER.validate_json(body, context={WIRE: True})
     except ValidationError as exc:

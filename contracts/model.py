@@ -23,7 +23,7 @@ UtcDateTime = Annotated[datetime, AfterValidator(_aware)]
 
 def wire_time(value: datetime) -> str:
     """A timestamp exactly as contracts serialize it, for comparisons inside queries (ISO 8601, UTC)."""
-    return _WIRE_TIME.dump_python(_aware(value), mode="json")
+    return str(_WIRE_TIME.dump_python(_aware(value), mode="json"))
 
 
 class Contract(BaseModel):

@@ -19,7 +19,8 @@ class ReasonCode(StrEnum):
     TTL_EXPIRED = "TTLExpiredException"
 
 
-# A delivery that failed for several reasons reports the first of these it has (docs/design.md "Delivery state machine").
+# A delivery that failed for several reasons reports the first of these it has
+# (docs/design.md "Delivery state machine").
 FAILURE_PRECEDENCE: tuple[ReasonCode, ...] = (
     ReasonCode.PACKAGE_REJECTED,
     ReasonCode.NO_DRONE_AVAILABLE,

@@ -17,7 +17,8 @@ def to_inbox(message: Message, parent_traceparent: str | None, step: str | None 
 
 
 def to_topic(message: Message, parent_traceparent: str | None, step: str | None = None) -> Outgoing:
-    """A message for the `deliveries` topic (SessionId set too: the `delivery` subscription forwards to a session queue)."""
+    """A message for the `deliveries` topic (SessionId set too: the `delivery` subscription forwards to a session
+    queue)."""
     return _addressed(DELIVERIES_TOPIC, message, parent_traceparent, step, None)
 
 

@@ -76,7 +76,8 @@ def dispatch(entries: Sequence[OutboxEntry], bus: MessageBus, events: EventPubli
     except Exception as exc:
         log.warning("Event Grid publish of %d event(s) failed (%s: %s); the relay retries them",
                     len(due), type(exc).__name__, exc)
-        return waiting + [e.model_copy(update={"attempts": e.attempts + 1, "last_error": f"{type(exc).__name__}: {exc}"[:512],
+        error = f"{type(exc).__name__}: {exc}"[:512]
+        return waiting + [e.model_copy(update={"attempts": e.attempts + 1, "last_error": error,
                                                "next_attempt_at": schedule.next_attempt(now, e.attempts + 1)})
                           for e in due]
     return waiting

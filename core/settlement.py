@@ -133,7 +133,8 @@ def process(msg: Any, actions: MessageActions, handler: Callable[[Received], Out
             subscription: str | None = None) -> Outcome:
     """Run ``handler`` on the message (retrying transient failures with ``backoff``) and settle by its outcome;
     once the back-off budget is spent, abandon and re-raise. With tracing on, all of it is one CONSUMER span of
-    step ``service`` reading ``destination`` (a queue, or a topic and ``subscription``; core/telemetry.py), child of the context the message carries."""
+    step ``service`` reading ``destination`` (a queue, or a topic and ``subscription``; core/telemetry.py), child of
+    the context the message carries."""
     received = received_from(msg)
     with telemetry.consuming(service, "servicebus", destination, received.message_id, received.session_id,
                              received.traceparent, subscription) as span:

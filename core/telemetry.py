@@ -5,9 +5,10 @@ the context in the incoming message, so the whole choreography forms one tree), 
 and one PRODUCER span per send or publish, whose context is what the message carries. Every span names its step in
 ``drone.service`` (all six steps run in one process, so the resource's ``service.name`` cannot).
 
-Export is configuration only (adapters/tracing_export.py ``configure``): OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT`` (or ``…_TRACES_ENDPOINT``)
-is set, Azure Monitor when ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set; otherwise nothing is installed, every
-helper here returns at its first line, and core/tracing.py keeps propagating W3C traceparents as it always did.
+Export is configuration only (adapters/tracing_export.py ``configure``): OTLP when ``OTEL_EXPORTER_OTLP_ENDPOINT``
+(or ``…_TRACES_ENDPOINT``) is set, Azure Monitor when ``APPLICATIONINSIGHTS_CONNECTION_STRING`` is set; otherwise
+nothing is installed, every helper here returns at its first line, and core/tracing.py keeps propagating W3C
+traceparents as it always did.
 """
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
-from typing import Any
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlsplit
 
 from opentelemetry import trace
@@ -105,6 +106,16 @@ def parent_context(traceparent: str | None) -> Context | None:
     return _PROPAGATOR.extract({"traceparent": traceparent}) if is_valid(traceparent) else None
 
 
+_Response = TypeVar("_Response", bound="_HasStatus")
+
+
+class _HasStatus(Protocol):
+    """What ``HttpSpan.respond`` reads of a response (``func.HttpResponse`` has it; core never imports it)."""
+
+    @property
+    def status_code(self) -> int: ...
+
+
 class HttpSpan:
     """The SERVER span of one request: the traceparent the handler continues from, and the status to record."""
 
@@ -112,8 +123,9 @@ class HttpSpan:
         self.span = span
         self.traceparent = format_traceparent(span.get_span_context()) if span is not None else header
 
-    def respond(self, response: Any) -> Any:
-        """Record the response's status (https://opentelemetry.io/docs/specs/semconv/http/http-spans/) and return it."""
+    def respond(self, response: _Response) -> _Response:
+        """Record the response's status (https://opentelemetry.io/docs/specs/semconv/http/http-spans/) and return
+        it."""
         if self.span is not None:
             status = int(response.status_code)
             self.span.set_attribute("http.response.status_code", status)

@@ -23,7 +23,7 @@ def new_traceparent() -> str:
 def is_valid(traceparent: str | None) -> bool:
     """True for a version-00 traceparent whose ids are not all zeros (spec section 3.2.2)."""
     match = _TRACEPARENT.match(traceparent or "")
-    return bool(match) and set(match.group(1)) != {"0"} and set(match.group(2)) != {"0"}
+    return match is not None and set(match.group(1)) != {"0"} and set(match.group(2)) != {"0"}
 
 
 def child_of(traceparent: str | None) -> str:

@@ -4,6 +4,7 @@ new document + effects out. The handler saves the effects with the document and 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, get_args
@@ -19,6 +20,7 @@ from contracts.messages import (
     DroneSchedulingFailed,
     FlightProgress,
     FlightStage,
+    Message,
     PackageReady,
     PackageRejected,
     ReadinessDeadline,
@@ -270,7 +272,7 @@ def _is_package_step(message: AnyMessage) -> bool:
     return isinstance(message, (PackageReady, PackageRejected))
 
 
-_HANDLERS = {
+_HANDLERS: dict[type[Message], Callable[[_Draft, Any], str]] = {
     DeliveryRequested: _on_requested,
     PackageReady: _on_report, PackageRejected: _on_report,
     DroneScheduled: _on_report, DroneSchedulingFailed: _on_report, StepFailed: _on_report,

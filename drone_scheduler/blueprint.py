@@ -17,7 +17,8 @@ bp = func.Blueprint()
 
 
 @bp.function_name("drone_scheduler_on_deliveries")
-@bp.service_bus_topic_trigger(arg_name="msg", topic_name=DELIVERIES_TOPIC, subscription_name=DRONE_SCHEDULER_SUBSCRIPTION,
+@bp.service_bus_topic_trigger(arg_name="msg", topic_name=DELIVERIES_TOPIC,
+                              subscription_name=DRONE_SCHEDULER_SUBSCRIPTION,
                               connection=SERVICE_BUS_CONNECTION, is_sessions_enabled=False,
                               auto_complete_messages=False)
 def drone_scheduler_on_deliveries(msg: servicebus.ServiceBusReceivedMessage,

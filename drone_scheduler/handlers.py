@@ -67,7 +67,8 @@ def _on_requested(message: DeliveryRequested, received: Received, drones: DroneR
                                        delivery_id=message.delivery_id, request=message,
                                        traceparent=received.traceparent, created_at=clock(), give_up_at=give_up_at))
             return Complete(f"every suitable drone is flying; waiting for one until {give_up_at.isoformat()}")
-        detail = f"no drone of the fleet carries a {message.package_info.size} package of {message.package_info.weight} kg"
+        info = message.package_info
+        detail = f"no drone of the fleet carries a {info.size} package of {info.weight} kg"
         _report_failure(message.delivery_id, detail, received.traceparent, bus, clock)
         return DeadLetter(ReasonCode.NO_DRONE_AVAILABLE, detail)
     _report_scheduled(reservation, received.traceparent, bus, clock)

@@ -2,6 +2,7 @@
 ended markers share the fleet's partition so one transactional batch can touch a drone and a reservation."""
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -49,7 +50,8 @@ class DroneRepository:
 
     def fleet(self) -> list[tuple[DroneDocument, str]]:
         """Every drone of the fleet with its ETag, whatever its status."""
-        return [(DroneDocument.model_validate(d), d["_etag"]) for d in self._container.query_kind(self.fleet_id, "drone")]
+        return [(DroneDocument.model_validate(d), d["_etag"])
+                for d in self._container.query_kind(self.fleet_id, "drone")]
 
     def available(self) -> list[tuple[DroneDocument, str]]:
         """Available drones with their ETags."""
@@ -70,10 +72,8 @@ class DroneRepository:
 
     def drop_waiting(self, delivery_id: str) -> None:
         """Take a request off the waiting list (idempotent)."""
-        try:
+        with contextlib.suppress(NotFound):
             self._container.delete(waiting_id(delivery_id), self.fleet_id)
-        except NotFound:
-            pass
 
     def drone(self, drone_id: str) -> tuple[DroneDocument, str] | None:
         """A drone with its ETag, or None."""

@@ -25,4 +25,5 @@ def package_on_deliveries(msg: servicebus.ServiceBusReceivedMessage,
     s = deps.settings
     process(msg, message_actions, on_contract(lambda message, received: handle_package_message(
         message, received, deps.packages, deps.bus, deps.clock, s.max_package_weight_kg, s.transient_failure_step)),
-        backoff=deps.backoff, service=telemetry.PACKAGE, destination=DELIVERIES_TOPIC, subscription=PACKAGE_SUBSCRIPTION)
+        backoff=deps.backoff, service=telemetry.PACKAGE, destination=DELIVERIES_TOPIC,
+        subscription=PACKAGE_SUBSCRIPTION)

@@ -132,7 +132,8 @@ def record_id(entity: str, received: Received) -> str:
     return f"{quote(entity, safe=_ID_SAFE)}:sha256:{hashlib.sha256(key.encode('utf-8')).hexdigest()}"
 
 
-def _record(received: Received, entity: str, message: AnyMessage | None, verdict: Verdict, clock: Clock) -> DeadLetterRecord:
+def _record(received: Received, entity: str, message: AnyMessage | None, verdict: Verdict,
+            clock: Clock) -> DeadLetterRecord:
     return DeadLetterRecord(
         id=record_id(entity, received), entity=entity, message_id=received.message_id, subject=received.subject,
         session_id=received.session_id, delivery_id=message.delivery_id if message else received.session_id,

@@ -27,20 +27,24 @@ from contracts.names import (
 _REF = "#/components/schemas/{model}"
 
 # ---- AsyncAPI 3.0 (https://www.asyncapi.com/docs/reference/specification/v3.0.0) ------------------------
-_TERMINAL = [m.DeliveryShipped, m.DeliveryFailed, m.DeliveryCancelled]
-_INBOX = [m.DeliveryRequested, m.PackageReady, m.PackageRejected, m.DroneScheduled, m.DroneSchedulingFailed,
-          m.StepFailed, m.ReadinessDeadline, m.FlightProgress, m.CancelDelivery]
+_TERMINAL: list[type[BaseModel]] = [m.DeliveryShipped, m.DeliveryFailed, m.DeliveryCancelled]
+_INBOX: list[type[BaseModel]] = [m.DeliveryRequested, m.PackageReady, m.PackageRejected, m.DroneScheduled,
+                                 m.DroneSchedulingFailed, m.StepFailed, m.ReadinessDeadline, m.FlightProgress,
+                                 m.CancelDelivery]
 # Who sends what where, and who receives it (docs/app.md "Message flow").
-_SENDS = [("ingestion", DELIVERIES_TOPIC, [m.DeliveryRequested]), ("ingestion", DELIVERY_INBOX_QUEUE, [m.CancelDelivery]),
+_SENDS: list[tuple[str, str, list[type[BaseModel]]]] = [("ingestion", DELIVERIES_TOPIC, [m.DeliveryRequested]),
+          ("ingestion", DELIVERY_INBOX_QUEUE, [m.CancelDelivery]),
           ("package", DELIVERY_INBOX_QUEUE, [m.PackageReady, m.PackageRejected]),
           ("droneScheduler", DELIVERY_INBOX_QUEUE, [m.DroneScheduled, m.DroneSchedulingFailed]),
           ("remediation", DELIVERY_INBOX_QUEUE, [m.StepFailed]),
           ("delivery", DELIVERY_INBOX_QUEUE, [m.ReadinessDeadline, m.FlightProgress]),
           ("delivery", DELIVERIES_TOPIC, _TERMINAL)]
-_SUBSCRIPTIONS = {PACKAGE_SUBSCRIPTION: ("package", [m.DeliveryRequested, *_TERMINAL]),
+_SUBSCRIPTIONS: dict[str, tuple[str | None, list[type[BaseModel]]]] = {
+                  PACKAGE_SUBSCRIPTION: ("package", [m.DeliveryRequested, *_TERMINAL]),
                   DRONE_SCHEDULER_SUBSCRIPTION: ("droneScheduler", [m.DeliveryRequested, *_TERMINAL]),
                   DELIVERY_SUBSCRIPTION: (None, [m.DeliveryRequested])}  # forwarded to delivery-inbox
-_HEADERS = {"type": "object", "description": "Service Bus message properties every message carries (docs/design.md, Rules)",
+_HEADERS = {"type": "object",
+            "description": "Service Bus message properties every message carries (docs/design.md, Rules)",
             "properties": {
                 "subject": {"type": "string", "description": "= messageType"},
                 "messageId": {"type": "string", "description": "{deliveryId}:{messageType}[:{step}], deterministic"},
@@ -63,12 +67,15 @@ def asyncapi_document() -> dict[str, Any]:
                          "payload": refs[(model, "serialization")]} for model in [*_INBOX, *_TERMINAL]}
     for model in _TERMINAL:
         messages[f"{model.__name__}Event"] = {
-            "name": event_type(model.__name__), "title": f"{model.__name__} (Event Grid)", "contentType": "application/json",
+            "name": event_type(model.__name__), "title": f"{model.__name__} (Event Grid)",
+            "contentType": "application/json",
             "summary": f"Event Grid schema event, eventType {event_type(model.__name__)}; this is its `data`.",
             "payload": refs[(DeliveryEventData, "serialization")]}
     channels: dict[str, Any] = {
-        DELIVERIES_TOPIC: _channel(DELIVERIES_TOPIC, "serviceBus", [m.DeliveryRequested, *_TERMINAL], "Topic (duplicate detection)"),
-        DELIVERY_INBOX_QUEUE: _channel(DELIVERY_INBOX_QUEUE, "serviceBus", _INBOX, "Session queue: one session = one delivery"),
+        DELIVERIES_TOPIC: _channel(DELIVERIES_TOPIC, "serviceBus", [m.DeliveryRequested, *_TERMINAL],
+                                   "Topic (duplicate detection)"),
+        DELIVERY_INBOX_QUEUE: _channel(DELIVERY_INBOX_QUEUE, "serviceBus", _INBOX,
+                                       "Session queue: one session = one delivery"),
         EVENT_GRID_TOPIC: {"address": EVENT_GRID_TOPIC, "servers": [{"$ref": "#/servers/eventGrid"}],
                            "description": "Event Grid topic for anyone outside the saga",
                            "messages": {f"{c.__name__}Event": {"$ref": f"#/components/messages/{c.__name__}Event"}
@@ -76,7 +83,8 @@ def asyncapi_document() -> dict[str, Any]:
     }
     for subscription, (_, carried) in _SUBSCRIPTIONS.items():
         channels[f"{DELIVERIES_TOPIC}.{subscription}"] = _channel(
-            _subscription_address(subscription), "serviceBus", carried, f"Subscription `{subscription}` of `{DELIVERIES_TOPIC}`")
+            _subscription_address(subscription), "serviceBus", carried,
+            f"Subscription `{subscription}` of `{DELIVERIES_TOPIC}`")
         channels[f"{DELIVERIES_TOPIC}.{subscription}.deadLetters"] = _channel(
             f"{_subscription_address(subscription)}/{DEAD_LETTER_SUFFIX}", "serviceBus", carried, "Dead-letter queue")
     channels[f"{DELIVERY_INBOX_QUEUE}.deadLetters"] = _channel(
@@ -84,9 +92,10 @@ def asyncapi_document() -> dict[str, Any]:
     operations: dict[str, Any] = {}
     for service, entity, sent in _SENDS:
         operations[f"{service}.send.{entity}." + ".".join(c.__name__ for c in sent)] = _operation("send", entity, sent)
-    for subscription, (service, carried) in _SUBSCRIPTIONS.items():
-        if service:
-            operations[f"{service}.receive.{subscription}"] = _operation("receive", f"{DELIVERIES_TOPIC}.{subscription}", carried)
+    for subscription, (receiver, carried) in _SUBSCRIPTIONS.items():
+        if receiver:
+            operations[f"{receiver}.receive.{subscription}"] = _operation(
+                "receive", f"{DELIVERIES_TOPIC}.{subscription}", carried)
         operations[f"remediation.receive.{subscription}.deadLetters"] = _operation(
             "receive", f"{DELIVERIES_TOPIC}.{subscription}.deadLetters", carried)
     operations["delivery.receive.delivery-inbox"] = _operation("receive", DELIVERY_INBOX_QUEUE, _INBOX)
@@ -98,7 +107,8 @@ def asyncapi_document() -> dict[str, Any]:
     return {
         "asyncapi": "3.0.0",
         "info": {"title": "Drone Delivery messages", "version": "1",
-                 "description": "The choreography's Service Bus messages and Event Grid events (contracts/messages.py)."},
+                 "description": "The choreography's Service Bus messages and Event Grid events "
+                                "(contracts/messages.py)."},
         "servers": {
             "serviceBus": {"host": "{namespace}.servicebus.windows.net", "protocol": "amqp", "protocolVersion": "1.0",
                            "variables": {"namespace": {"description": "Service Bus namespace"}}},

@@ -1,6 +1,7 @@
 """Many deliveries at once reach Shipped; the fleet, notifications and traces come out right."""
 from __future__ import annotations
 
+import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.e2e.api import Api, new_delivery
@@ -14,7 +15,7 @@ def test_concurrent_deliveries_all_ship_and_the_fleet_is_whole_again(stack: Runn
     bodies = [new_delivery(weight=1.0 + i % 4) for i in range(CONCURRENT)]
     with ThreadPoolExecutor(CONCURRENT) as pool:
         replies = list(pool.map(api.post, bodies))
-    for body, reply in zip(bodies, replies):
+    for body, reply in zip(bodies, replies, strict=True):
         assert reply.status == 202, reply.body
         assert reply.body["deliveryId"] == body["deliveryId"]
         assert reply.headers["location"].endswith(f"/api/deliveries/{body['deliveryId']}")
@@ -43,7 +44,7 @@ def assert_no_drone_flies_two_deliveries_at_once(documents: list[dict]) -> None:
         spans.setdefault(document["drone"]["droneId"], []).append((times["DroneScheduled"], times["FlightProgress"]))
     for drone, flights in spans.items():
         flights.sort()
-        for (_, ended), (started, _) in zip(flights, flights[1:]):
+        for (_, ended), (started, _) in itertools.pairwise(flights):
             assert ended <= started, f"{drone} flew two deliveries at once: {flights}"
 
 

@@ -53,7 +53,8 @@ class OtlpReceiver:
                                     span.kind, {a.key: _value(a.value) for a in span.attributes})
                            for resource in export.resource_spans for scope in resource.scope_spans
                            for span in scope.spans]
-        return web.Response(body=ExportTraceServiceResponse().SerializeToString(), content_type="application/x-protobuf")
+        return web.Response(body=ExportTraceServiceResponse().SerializeToString(),
+                            content_type="application/x-protobuf")
 
     async def _start(self) -> None:
         app = web.Application(client_max_size=64 * 1024 * 1024)

@@ -236,7 +236,8 @@ def delivery_body(delivery_id: str, rng: random.Random) -> dict[str, Any]:
             "pickupLocation": {"latitude": 47.615 + jitter(), "longitude": -122.33 + jitter()},
             "dropoffLocation": {"latitude": 47.625 + jitter(), "longitude": -122.34 + jitter()},
             "expedited": False, "confirmationRequired": "None",
-            "packageInfo": {"packageId": f"pkg-{delivery_id}", "size": "Small", "weight": round(rng.uniform(0.5, 4), 1)}}
+            "packageInfo": {"packageId": f"pkg-{delivery_id}", "size": "Small",
+                            "weight": round(rng.uniform(0.5, 4), 1)}}
 
 
 def http(method: str, url: str, body: Any | None, deadline: float) -> str:
@@ -318,7 +319,8 @@ class Clients:
             if status == "202" and delivery_id in self.cancelled:
                 # A random moment: before the drone is booked, while it flies, or after it landed.
                 time.sleep(rng.uniform(0, self.load.cancel_within))
-                answer = http("DELETE", f"{self.url}/{delivery_id}", None, time.monotonic() + self.load.request_deadline)
+                deadline = time.monotonic() + self.load.request_deadline
+                answer = http("DELETE", f"{self.url}/{delivery_id}", None, deadline)
                 with self._lock:
                     self.cancels[answer] += 1
 
@@ -481,7 +483,8 @@ def check_terminal(clients: Clients, documents: dict[str, dict[str, Any]]) -> Ch
             stuck.append(f"{delivery_id}: state {(document or {}).get('state', 'no document')}, last message "
                          f"{history[-1].get('messageType')} at {history[-1].get('at')}")
     ok_count = len(clients.accepted) - len(stuck)
-    return Check(INVARIANTS[0], not stuck, f"{ok_count}/{len(clients.accepted)}" + (f", {len(stuck)} stuck" if stuck else ""), stuck)
+    detail = f"{ok_count}/{len(clients.accepted)}" + (f", {len(stuck)} stuck" if stuck else "")
+    return Check(INVARIANTS[0], not stuck, detail, stuck)
 
 
 def check_eventgrid(stack: RunningStack, clients: Clients, documents: dict[str, dict[str, Any]]) -> Check:

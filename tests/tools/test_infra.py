@@ -29,6 +29,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRA = REPO_ROOT / "infra"
 MAIN = INFRA / "main.bicep"
 RESOURCES = REPO_ROOT / "resources"
+RESOURCE_FILES = ("Config.json", "cosmos.json", "eventgrid.json")
 
 # Built-in role definition ids (https://learn.microsoft.com/azure/role-based-access-control/built-in-roles;
 # Cosmos DB's data-plane roles: https://learn.microsoft.com/azure/cosmos-db/how-to-setup-rbac).
@@ -168,7 +169,7 @@ class Template:
         raise NotImplementedError(kind)
 
     def call(self, fn: Lambda, *args: Any) -> Any:
-        return self.eval(fn.body, {**fn.scope, **dict(zip(fn.names, args))})
+        return self.eval(fn.body, {**fn.scope, **dict(zip(fn.names, args, strict=False))})
 
     def function(self, fn: Mapping[str, Any], scope: Mapping[str, Any]) -> Any:
         kind, params = fn["type"], fn["parameters"]
@@ -246,7 +247,7 @@ def template() -> Template:
 
 @pytest.fixture(scope="module")
 def config() -> dict[str, Any]:
-    return {name: json.loads((RESOURCES / name).read_text()) for name in ("Config.json", "cosmos.json", "eventgrid.json")}
+    return {name: json.loads((RESOURCES / name).read_text()) for name in RESOURCE_FILES}
 
 
 @pytest.fixture(scope="module")
@@ -265,8 +266,9 @@ def test_the_topology_is_loaded_from_the_files_the_app_ships(template: Template)
     loaded = {name: value["function"]["parameters"]["file_path"]
               for name, value in ((n, v["value"]) for n, v in template.tree["variables"].items())
               if isinstance(value, dict) and value.get("function", {}).get("type") == "load_json_content"}
-    assert {(INFRA / p).resolve() for p in loaded.values()} == {RESOURCES / f for f in ("Config.json", "cosmos.json", "eventgrid.json")}
-    for name in ("queues", "topics", "subscriptions", "rules", "matchNothingDefaultRules", "containers", "eventSubscriptions"):
+    assert {(INFRA / p).resolve() for p in loaded.values()} == {RESOURCES / f for f in RESOURCE_FILES}
+    for name in ("queues", "topics", "subscriptions", "rules", "matchNothingDefaultRules", "containers",
+                 "eventSubscriptions"):
         array = template.resource(name)["config"]["loop_type"]["detail"]["array_name"]
         assert template.depends_on(array) & set(loaded), f"the loop of {name} does not iterate over resources/*.json"
 
@@ -278,10 +280,12 @@ def test_queues_are_those_of_config_json(template: Template, namespace: dict[str
 
 def test_topics_and_subscriptions_are_those_of_config_json(template: Template, namespace: dict[str, Any]) -> None:
     topics = template.instances("topics")
-    assert {t["name"]: t["properties"] for t in topics} == {t["Name"]: camel(t["Properties"]) for t in namespace["Topics"]}
+    declared = {t["Name"]: camel(t["Properties"]) for t in namespace["Topics"]}
+    assert {t["name"]: t["properties"] for t in topics} == declared
     deployed = {(topics[int(s["parent"].path.split("[")[1].rstrip("]"))]["name"], s["name"]): s["properties"]
                 for s in template.instances("subscriptions")}
-    assert deployed == {(t["Name"], s["Name"]): camel(s["Properties"]) for t in namespace["Topics"] for s in t["Subscriptions"]}
+    assert deployed == {(t["Name"], s["Name"]): camel(s["Properties"])
+                        for t in namespace["Topics"] for s in t["Subscriptions"]}
 
 
 def test_rules_are_those_of_config_json_and_default_matches_nothing_beside_them(template: Template,
@@ -299,8 +303,10 @@ def test_rules_are_those_of_config_json_and_default_matches_nothing_beside_them(
     for key, properties in declared.items():
         arm = deployed[key]
         assert arm["filterType"] == {"Correlation": "CorrelationFilter", "Sql": "SqlFilter"}[properties["FilterType"]]
-        assert arm["correlationFilter"] == (camel(properties["CorrelationFilter"]) if "CorrelationFilter" in properties else None)
-        assert arm["sqlFilter"] == ({"sqlExpression": properties["SqlFilter"]["SqlExpression"]} if "SqlFilter" in properties else None)
+        correlation = properties.get("CorrelationFilter")
+        sql = properties.get("SqlFilter")
+        assert arm["correlationFilter"] == (camel(correlation) if correlation is not None else None)
+        assert arm["sqlFilter"] == ({"sqlExpression": sql["SqlExpression"]} if sql is not None else None)
     defaults = template.instances("matchNothingDefaultRules")
     assert sorted(owner(r) for r in defaults) == sorted({s for s, _ in declared})
     assert all(r["name"] == "$Default" and r["properties"]["sqlFilter"] == {"sqlExpression": "1=0"} for r in defaults)
@@ -325,7 +331,8 @@ def test_event_grid_topic_and_subscriptions_are_those_of_eventgrid_json(config: 
     assert deployed_topic["name"].endswith(f"-{topic['name']}")
     triggers = {f.get_function_name() for f in app_functions().values()
                 if any(b.type == "eventGridTrigger" for b in f.get_bindings())}
-    deployed = {s["name"]: s["properties"] for s in Template(MAIN, {"deployEventSubscription": True}).instances("eventSubscriptions")}
+    second_pass = Template(MAIN, {"deployEventSubscription": True})
+    deployed = {s["name"]: s["properties"] for s in second_pass.instances("eventSubscriptions")}
     assert set(deployed) == {s["name"] for s in topic["subscriptions"]}
     for sub in topic["subscriptions"]:
         arm = deployed[sub["name"]]
@@ -354,7 +361,8 @@ def granted(template: Template) -> dict[str, tuple[str, str]]:
 def test_the_identity_holds_exactly_the_least_privilege_roles(template: Template, config: dict[str, Any]) -> None:
     roles = granted(template)
     app_roles = {SERVICE_BUS_DATA_SENDER, SERVICE_BUS_DATA_RECEIVER, EVENTGRID_DATA_SENDER, COSMOS_DATA_CONTRIBUTOR}
-    assert set(roles) - set(HOST_ROLES) == app_roles, "the app's data roles: Service Bus send + receive, Event Grid send, Cosmos data"
+    assert set(roles) - set(HOST_ROLES) == app_roles, \
+        "the app's data roles: Service Bus send + receive, Event Grid send, Cosmos data"
     assert set(roles) & set(HOST_ROLES) == set(HOST_ROLES), "the host's storage and telemetry roles"
     assert roles[SERVICE_BUS_DATA_SENDER][1] == roles[SERVICE_BUS_DATA_RECEIVER][1] == "<serviceBus>"
     assert roles[EVENTGRID_DATA_SENDER][1] == "<eventTopic>"
@@ -382,7 +390,8 @@ def test_the_function_app_is_flex_consumption_python_311_with_a_user_assigned_id
     [app] = template.instances("functionApp")
     assert app["identity"] == {"type": "UserAssigned", "userAssignedIdentities": {"<identity.id>": {}}}
     assert app["properties"]["functionAppConfig"]["runtime"] == {"name": "python", "version": "3.11"}
-    assert app["properties"]["functionAppConfig"]["deployment"]["storage"]["authentication"]["type"] == "UserAssignedIdentity"
+    deployment = app["properties"]["functionAppConfig"]["deployment"]
+    assert deployment["storage"]["authentication"]["type"] == "UserAssignedIdentity"
     assert app["kind"] == "functionapp,linux"
     assert template.of_type("Microsoft.Insights/components"), "Application Insights"
 
@@ -408,7 +417,8 @@ def test_azure_yaml_deploys_this_app_to_the_tagged_function_app(template: Templa
     assert azure.get("infra", {}).get("path", "infra") == "infra" and (REPO_ROOT / "infra" / "main.bicep").is_file()
     [app] = template.instances("functionApp")
     assert app["tags"]["azd-service-name"] == service
-    assert "deployEventSubscription=true" in json.dumps(azure["hooks"]), "the second pass adds the Event Grid subscriptions"
+    assert "deployEventSubscription=true" in json.dumps(azure["hooks"]), \
+        "the second pass adds the Event Grid subscriptions"
 
 
 CITING = ["infra/main.bicep", "azure.yaml", "README.md", *sorted(p.relative_to(REPO_ROOT).as_posix()
@@ -470,7 +480,8 @@ def test_asyncapi_yaml_is_well_formed_asyncapi_3(asyncapi: dict[str, Any]) -> No
         channel = operation["channel"]["$ref"]
         assert channel.startswith("#/channels/"), name
         # AsyncAPI 3.0 "Operation Object": its messages must be messages of its channel.
-        assert operation["messages"] and all(r["$ref"].startswith(f"{channel}/messages/") for r in operation["messages"]), name
+        message_refs = [r["$ref"] for r in operation["messages"]]
+        assert message_refs and all(r.startswith(f"{channel}/messages/") for r in message_refs), name
 
 
 def _resolves(document: dict[str, Any], ref: str) -> bool:
@@ -485,7 +496,8 @@ def test_asyncapi_channels_are_the_declared_topology(asyncapi: dict[str, Any], n
                                                      config: dict[str, Any]) -> None:
     entities = {q["Name"] for q in namespace["Queues"]} | {t["Name"] for t in namespace["Topics"]}
     entities |= {f"{t['Name']}/Subscriptions/{s['Name']}" for t in namespace["Topics"] for s in t["Subscriptions"]}
-    dead_letter_queues = {f"{e}/$deadletterqueue" for e in entities if e not in {t["Name"] for t in namespace["Topics"]}}
+    topic_names = {t["Name"] for t in namespace["Topics"]}
+    dead_letter_queues = {f"{e}/$deadletterqueue" for e in entities if e not in topic_names}
     event_topics = {t["name"] for t in config["eventgrid.json"]["topics"]}
     addresses = {channel["address"] for channel in asyncapi["channels"].values()}
     assert addresses == entities | dead_letter_queues | event_topics

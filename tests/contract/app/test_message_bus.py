@@ -49,7 +49,8 @@ class MessageBusContract:
         [seen] = observe(DELIVERY_INBOX_QUEUE, delivery_id, 1)
         assert (seen["message_id"], seen["session_id"], seen["subject"]) == (
             f"{delivery_id}:ReadinessDeadline", delivery_id, "ReadinessDeadline")
-        assert seen["traceparent"] == outgoing.traceparent and seen["traceparent"].split("-")[1] == TRACEPARENT.split("-")[1]
+        assert seen["traceparent"] == outgoing.traceparent
+        assert seen["traceparent"].split("-")[1] == TRACEPARENT.split("-")[1]
         assert seen["body"]["messageType"] == "ReadinessDeadline" and seen["body"]["deliveryId"] == delivery_id
         # docs/design.md: every message carries messageType (also the subject), deliveryId, schemaVersion, occurredAt.
         assert {"schemaVersion": 1}.items() <= seen["body"].items() and seen["body"]["occurredAt"]

@@ -82,7 +82,8 @@ def sdk_message(message: Message, *, step: str | None = None, msg_id: str | None
     step = step or _natural_step(message)
     props = {b"traceparent": (traceparent or new_traceparent()).encode()}
     return FakeReceivedMessage(
-        body=json.dumps(message.to_json_dict()).encode(), message_id=msg_id or message_id(message.delivery_id, kind, step),
+        body=json.dumps(message.to_json_dict()).encode(),
+        message_id=msg_id or message_id(message.delivery_id, kind, step),
         subject=kind, session_id=message.delivery_id, application_properties=props, **extra,
     )
 

@@ -58,8 +58,9 @@ class DeliveryWorld:
 
     def scheduled(self, timer: ReadinessDeadline | FlightProgress) -> Outgoing | None:
         """The last timer of that kind (and stage) Delivery sent to its own session."""
+        stage = getattr(timer, "stage", None)
         same = [o for o in self.bus.to(DELIVERY_INBOX_QUEUE) if o.message.delivery_id == timer.delivery_id
-                and type(o.message) is type(timer) and getattr(o.message, "stage", None) == getattr(timer, "stage", None)]
+                and type(o.message) is type(timer) and getattr(o.message, "stage", None) == stage]
         return same[-1] if same else None
 
     def doc(self, delivery_id: str = "d1") -> DeliveryDocument:
@@ -95,7 +96,8 @@ def test_request_creates_delivery_and_schedules_readiness_deadline(world: Delive
     assert world.doc().state is S.REQUESTED
     [timer] = world.bus.to(DELIVERY_INBOX_QUEUE)
     token = timer_token("d1:DeliveryRequested")  # the state instance: the request's MessageId
-    assert (timer.subject, timer.message_id, timer.session_id) == ("ReadinessDeadline", f"d1:ReadinessDeadline:{token}", "d1")
+    assert (timer.subject, timer.message_id, timer.session_id) == (
+        "ReadinessDeadline", f"d1:ReadinessDeadline:{token}", "d1")
     assert timer.message.token == token and world.doc().timers == {"ReadinessDeadline": token}  # type: ignore[attr-defined]
     assert timer.scheduled_at == T0 + timedelta(seconds=DEADLINE_S)
     assert world.doc().readiness_deadline_at == timer.scheduled_at

@@ -22,7 +22,8 @@ BASE = Location(latitude=47.61, longitude=-122.33)
 
 
 class DroneWorld:
-    def __init__(self, size: int = 4, container: InMemoryContainer | None = None, fault_step: str | None = None) -> None:
+    def __init__(self, size: int = 4, container: InMemoryContainer | None = None,
+                 fault_step: str | None = None) -> None:
         self.container = container or InMemoryContainer("/fleetId")
         self.drones = DroneRepository(self.container, "fleet-1")
         self.bus = InMemoryBus()

@@ -163,8 +163,9 @@ def test_openapi_json_is_served_anonymously(deps: bootstrap.Dependencies) -> Non
 def test_the_documented_edge_constraints_are_the_enforced_ones() -> None:
     schemas = openapi_document()["components"]["schemas"]
     assert schemas["RequestedPackage"]["properties"]["weight"]["exclusiveMinimum"] == 0
-    assert (schemas["RequestedLocation"]["properties"]["latitude"]["minimum"], schemas["RequestedLocation"]["properties"]["latitude"]["maximum"]) == (-90, 90)
-    assert (schemas["RequestedLocation"]["properties"]["longitude"]["minimum"], schemas["RequestedLocation"]["properties"]["longitude"]["maximum"]) == (-180, 180)
+    location = schemas["RequestedLocation"]["properties"]
+    assert (location["latitude"]["minimum"], location["latitude"]["maximum"]) == (-90, 90)
+    assert (location["longitude"]["minimum"], location["longitude"]["maximum"]) == (-180, 180)
     assert schemas["DeliveryRequestBody"]["additionalProperties"] is False, "unknown fields are a 400"
     post_responses = openapi_document()["paths"]["/api/deliveries"]["post"]["responses"]
     assert set(post_responses) == {"202", "400", "413", "415", "503"}
@@ -177,7 +178,8 @@ def test_what_the_routes_answer_is_what_the_document_describes(deps: bootstrap.D
     Problem.model_validate_json(post(json.dumps(body(ownerId="")).encode()).get_body())
     user_function("delivery_on_inbox")(sdk_message(deps.bus.to(DELIVERIES_TOPIC)[0].message),  # type: ignore[attr-defined]
                                        FakeMessageActions())
-    request = func.HttpRequest("GET", "http://localhost/api/deliveries/d-doc", body=b"", route_params={"deliveryId": "d-doc"})
+    request = func.HttpRequest("GET", "http://localhost/api/deliveries/d-doc", body=b"",
+                               route_params={"deliveryId": "d-doc"})
     status = user_function("get_delivery")(request)
     assert status.status_code == 200
     # DeliveryStatus refuses unknown fields: a field the handler adds without documenting it fails here.

@@ -47,7 +47,8 @@ EXPECTED: dict[str, list[dict[str, Any]]] = {
     "remediate_package_dead_letters": [_topic("package/$deadletterqueue")],
     "remediate_drone_scheduler_dead_letters": [_topic("drone-scheduler/$deadletterqueue")],
     "remediate_delivery_subscription_dead_letters": [_topic("delivery/$deadletterqueue")],
-    "remediate_inbox_dead_letters": [{**SB, "queueName": "delivery-inbox/$deadletterqueue", "isSessionsEnabled": False}],
+    "remediate_inbox_dead_letters": [{**SB, "queueName": "delivery-inbox/$deadletterqueue",
+                                      "isSessionsEnabled": False}],
     "notify_owner": [
         {"type": "cosmosDB", "name": "notification", "direction": "OUT", "connection": "CosmosDBConnection",
          "databaseName": "drone-delivery", "containerName": "notifications"},

@@ -39,7 +39,8 @@ def test_valid_package_is_stored_and_reported_ready_to_the_delivery_session() ->
     world = PackageWorld()
     assert isinstance(world.handle(requested(weight=3.5, size=PackageSize.MEDIUM)), Complete)
     package = world.packages.get("pkg-d1")
-    assert package is not None and (package.status, package.weight, package.delivery_id) == (PackageStatus.READY, 3.5, "d1")
+    assert package is not None
+    assert (package.status, package.weight, package.delivery_id) == (PackageStatus.READY, 3.5, "d1")
     [report] = world.bus.to(DELIVERY_INBOX_QUEUE)
     assert (report.subject, report.session_id, report.message_id) == ("PackageReady", "d1", "d1:PackageReady")
 
@@ -107,7 +108,8 @@ def test_duplicate_request_stores_one_package_and_one_report() -> None:
     assert len([d for d in world.container.all() if d["kind"] == "package"]) == 1
 
 
-@pytest.mark.parametrize("kind,status", [(DeliveryShipped, PackageStatus.CLOSED), (DeliveryFailed, PackageStatus.CANCELLED),
+@pytest.mark.parametrize("kind,status", [(DeliveryShipped, PackageStatus.CLOSED),
+                                         (DeliveryFailed, PackageStatus.CANCELLED),
                                          (DeliveryCancelled, PackageStatus.CANCELLED)])
 def test_outcome_closes_or_cancels_the_package_idempotently(kind: type, status: PackageStatus) -> None:
     world = PackageWorld()
@@ -139,7 +141,8 @@ def test_unexpected_type_is_dead_lettered_as_invalid() -> None:
 
 
 @pytest.mark.parametrize("stored_before", [True, False], ids=["redelivery-after-storing", "first-delivery-late"])
-@pytest.mark.parametrize("kind,status", [(DeliveryCancelled, PackageStatus.CANCELLED), (DeliveryShipped, PackageStatus.CLOSED)])
+@pytest.mark.parametrize("kind,status", [(DeliveryCancelled, PackageStatus.CANCELLED),
+                                         (DeliveryShipped, PackageStatus.CLOSED)])
 def test_compensation_landing_right_after_the_ended_check_still_wins(stored_before: bool, kind: type,
                                                                      status: PackageStatus) -> None:
     container = RacingContainer()

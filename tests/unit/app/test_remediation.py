@@ -26,8 +26,10 @@ from tests.unit.app.support import (
     user_function,
 )
 
-TRIGGERS = {"package": "remediate_package_dead_letters", "drone-scheduler": "remediate_drone_scheduler_dead_letters",
-            "delivery": "remediate_delivery_subscription_dead_letters", "delivery-inbox": "remediate_inbox_dead_letters"}
+TRIGGERS = {"package": "remediate_package_dead_letters",
+            "drone-scheduler": "remediate_drone_scheduler_dead_letters",
+            "delivery": "remediate_delivery_subscription_dead_letters",
+            "delivery-inbox": "remediate_inbox_dead_letters"}
 
 
 def dead_letter(entity: str, message: Message | None, reason: str, body: bytes | None = None) -> FakeMessageActions:
@@ -63,7 +65,8 @@ def test_broker_gave_up_on_a_request_sends_step_failed(deps: bootstrap.Dependenc
 
 
 @pytest.mark.parametrize("entity", ["package", "drone-scheduler"])
-@pytest.mark.parametrize("reason", [ReasonCode.PACKAGE_REJECTED, ReasonCode.NO_DRONE_AVAILABLE, ReasonCode.INVALID_MESSAGE])
+@pytest.mark.parametrize("reason", [ReasonCode.PACKAGE_REJECTED, ReasonCode.NO_DRONE_AVAILABLE,
+                                    ReasonCode.INVALID_MESSAGE])
 def test_business_or_invalid_request_is_only_recorded(deps: bootstrap.Dependencies, entity: str, reason: str) -> None:
     dead_letter(entity, requested(), reason)
     assert deps.bus.accepted == []  # type: ignore[attr-defined]
@@ -94,7 +97,8 @@ def test_dead_lettered_compensation_is_flagged_never_resent(deps: bootstrap.Depe
 
 @pytest.mark.parametrize("entity", ["delivery-inbox", "delivery"])
 @pytest.mark.parametrize("message", [requested(), package_ready()])
-def test_inbox_dead_letters_are_flagged_never_resent(deps: bootstrap.Dependencies, entity: str, message: Message) -> None:
+def test_inbox_dead_letters_are_flagged_never_resent(deps: bootstrap.Dependencies, entity: str,
+                                                     message: Message) -> None:
     dead_letter(entity, message, ReasonCode.MAX_DELIVERY_COUNT_EXCEEDED)
     assert deps.bus.accepted == []  # type: ignore[attr-defined]
     record = the_record(deps, entity, f"d1:{message.message_type}")  # type: ignore[attr-defined]

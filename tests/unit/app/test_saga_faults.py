@@ -220,7 +220,8 @@ def test_a_60_second_outage_of_any_dependency_is_outlasted_by_back_off(port: str
         router.outage(port, 60)
         router.run_for(900)
         assert_invariants(router, ids)  # incl. no MaxDeliveryCountExceeded anywhere
-        worst = max((d.delivery_count for d in router.log if not d.entity.startswith(("timer", "eventgrid"))), default=0)
+        worst = max((d.delivery_count for d in router.log if not d.entity.startswith(("timer", "eventgrid"))),
+                    default=0)
         assert worst <= 5, f"a 60 s outage used {worst} of {MAX_DELIVERY_COUNT} deliveries"
         # Most of the outage passes in back-off waits; the rest is the clock moving between messages (the jittered
         # waits over 15 seeds summed to 59.4-66.4 s), so "all 60 s in sleeps" would be a coin toss.

@@ -148,7 +148,8 @@ def test_spans_carry_the_semantic_convention_attributes(router: SagaRouter, expo
     assert publish.kind is SpanKind.PRODUCER and publish.attributes["drone.service"] == "delivery"
     timers = [s for s in spans if s.name.startswith("timer ")]
     assert {s.attributes["faas.trigger"] for s in timers} == {"timer"} and all(s.parent is None for s in timers)
-    assert {s.name for s in timers} == {"timer ingestion_relay", "timer drone_scheduler_waitlist", "timer delivery_relay"}
+    assert {s.name for s in timers} == {"timer ingestion_relay", "timer drone_scheduler_waitlist",
+                                        "timer delivery_relay"}
 
 
 def test_a_rejected_package_fails_the_delivery_in_the_same_tree(router: SagaRouter,
@@ -227,7 +228,8 @@ def test_log_records_carry_the_trace_and_span_ids(router: SagaRouter, exporter: 
 
 def test_with_no_exporter_configured_nothing_is_installed_and_traceparents_still_propagate() -> None:
     assert tracing_export.configure({}) is None
-    assert tracing_export.configure({"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}) is None
+    disabled = {"OTEL_SDK_DISABLED": "true", "OTEL_EXPORTER_OTLP_ENDPOINT": "http://127.0.0.1:1"}
+    assert tracing_export.configure(disabled) is None
     assert telemetry.tracer() is None
     assert not hasattr(trace.get_tracer_provider(), "add_span_processor"), "the API's no-op provider, not the SDK's"
     with SagaRouter(Settings.from_env(ENV), clock=ManualClock(T0)) as router:

@@ -95,7 +95,7 @@ def test_a_failure_that_outlasts_the_back_off_budget_abandons_and_raises(deps: b
     assert actions.verbs == ["abandon"]
     bounds = deps.backoff.delays()
     assert len(deps.sleep.calls) == len(bounds) and sum(bounds) <= deps.settings.retry_budget_seconds  # type: ignore[attr-defined]
-    assert all(b / 2 <= wait <= b for wait, b in zip(deps.sleep.calls, bounds))  # type: ignore[attr-defined]
+    assert all(b / 2 <= wait <= b for wait, b in zip(deps.sleep.calls, bounds, strict=True))  # type: ignore[attr-defined]
     assert bounds[:5] == [0.5, 1.0, 2.0, 4.0, 8.0] and max(bounds) == deps.settings.retry_max_delay_seconds
 
 
