@@ -31,6 +31,8 @@ from drone_scheduler.repository import (
     RESERVATION_EXISTS,
     WAITING_GONE,
     DroneRepository,
+    reservation_id,
+    waiting_id,
 )
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,7 @@ def _on_requested(message: DeliveryRequested, received: Received, drones: DroneR
     if reservation is None or reservation.drone_id is None:
         if any(is_suitable(drone, message.package_info) for drone, _ in drones.fleet()):
             give_up_at = clock() + timedelta(seconds=fleet.wait_seconds)
-            drones.wait(WaitingRequest(id=f"waiting:{message.delivery_id}", fleet_id=drones.fleet_id,
+            drones.wait(WaitingRequest(id=waiting_id(message.delivery_id), fleet_id=drones.fleet_id,
                                        delivery_id=message.delivery_id, request=message,
                                        traceparent=received.traceparent, created_at=clock(), give_up_at=give_up_at))
             return Complete(f"every suitable drone is flying; waiting for one until {give_up_at.isoformat()}")
@@ -126,7 +128,7 @@ def _reserve_nearest(message: DeliveryRequested, drones: DroneRepository, clock:
     for drone, etag in by_distance(suitable, message.pickup_location):
         to_pickup = distance_km(drone.location, message.pickup_location)
         reservation = ReservationDocument(
-            id=f"reservation:{message.delivery_id}", fleet_id=drones.fleet_id, delivery_id=message.delivery_id,
+            id=reservation_id(message.delivery_id), fleet_id=drones.fleet_id, delivery_id=message.delivery_id,
             drone_id=drone.id, created_at=clock(),
             seconds_to_pickup=flight_seconds(to_pickup, fleet.speed_kmh, fleet.time_scale),
             seconds_to_dropoff=flight_seconds(to_dropoff, fleet.speed_kmh, fleet.time_scale),
@@ -149,7 +151,7 @@ def _existing_reservation(delivery_id: str, drones: DroneRepository) -> Reservat
     """After a 409 on our create: a concurrent redelivery of ours reserved (reuse it) or a compensation released."""
     existing = drones.reservation(delivery_id)
     if existing is None:
-        raise TransientFault(f"reservation:{delivery_id} exists (409) but cannot be read; retrying")
+        raise TransientFault(f"{reservation_id(delivery_id)} exists (409) but cannot be read; retrying")
     return existing
 
 
