@@ -18,13 +18,11 @@ from azure.cosmos.exceptions import (
     CosmosResourceExistsError,
     CosmosResourceNotFoundError,
 )
+from requests.utils import get_environ_proxies
 
 from core.ports import BatchFailed, BatchOperation, Conflict, Document, InvalidId, NotFound, PreconditionFailed
 from core.settings import COSMOS_CONNECTION, Settings
 
-# What requests reads from the environment on every request when its session trusts the environment:
-# proxies (and their exclusions) and CA bundles (requests.Session.merge_environment_settings).
-ENVIRONMENT_SETTINGS = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 _PROPERTY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -145,28 +143,40 @@ class CosmosContainers:
             return self._client
 
 
-def uses_environment_settings(environ: Mapping[str, str]) -> bool:
-    """True when a proxy or CA-bundle variable is set (either case), so requests must keep reading them."""
-    return any(environ.get(name) or environ.get(name.lower()) for name in ENVIRONMENT_SETTINGS)
+def _transport(endpoint: str, environ: Mapping[str, str] | None = None) -> RequestsTransport:
+    """The SDK's own transport, with what requests would read from the environment read once, here.
 
-
-def _transport() -> RequestsTransport:
-    """The SDK's own transport; it skips the per-request environment lookup when there is nothing to find.
-
-    With ``trust_env`` requests walks os.environ for proxy settings on every request
-    (Session.merge_environment_settings -> get_environ_proxies): 5.5 % of the host's CPU under load
-    (py-spy, bench/e2e_bench.py). azure-core's ``use_env_settings`` turns that off; it stays on whenever a
-    proxy or CA bundle is configured, so behind a proxy nothing changes.
+    A session that trusts the environment walks os.environ for proxies on every request
+    (Session.merge_environment_settings -> get_environ_proxies): 6 % of the host's CPU under load (py-spy,
+    bench/e2e_bench.py), and it does so whenever any such variable is set (this machine sets REQUESTS_CA_BUNDLE).
+    So the session does not trust the environment; instead the proxy for the account endpoint (NO_PROXY
+    honoured) and the CA bundle requests would use are looked up once, when the client is built.
     """
-    return RequestsTransport(use_env_settings=uses_environment_settings(os.environ))
+    environ = os.environ if environ is None else environ
+    bundle = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE")
+    transport = RequestsTransport(use_env_settings=False, connection_verify=bundle or True)
+    transport.open()  # azure-core builds its session here (trust_env off, its retry-free adapters mounted)
+    if transport.session is None:
+        raise RuntimeError("azure-core's RequestsTransport.open() made no session")
+    transport.session.proxies.update(get_environ_proxies(endpoint))
+    return transport
+
+
+def account_endpoint(connection_string: str) -> str:
+    """The ``AccountEndpoint`` of a Cosmos DB connection string."""
+    for part in connection_string.split(";"):
+        name, _, value = part.partition("=")
+        if name.strip().lower() == "accountendpoint":
+            return value.strip()
+    raise RuntimeError(f"{COSMOS_CONNECTION} has no AccountEndpoint")
 
 
 def _connect(settings: Settings) -> CosmosClient:
     connection = settings.get(COSMOS_CONNECTION)
     if connection:
-        return CosmosClient.from_connection_string(connection, transport=_transport())
+        return CosmosClient.from_connection_string(connection, transport=_transport(account_endpoint(connection)))
     endpoint = settings.get(f"{COSMOS_CONNECTION}__accountEndpoint")
     if not endpoint:
         raise RuntimeError(f"set {COSMOS_CONNECTION} or {COSMOS_CONNECTION}__accountEndpoint")
     from azure.identity import DefaultAzureCredential  # only on the managed-identity path
-    return CosmosClient(endpoint, credential=DefaultAzureCredential(), transport=_transport())
+    return CosmosClient(endpoint, credential=DefaultAzureCredential(), transport=_transport(endpoint))

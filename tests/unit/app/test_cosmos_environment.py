@@ -1,24 +1,53 @@
-"""The Cosmos adapter skips requests' per-request environment lookup only when there is nothing to find."""
+"""The Cosmos adapter reads what requests would take from the environment once, when the client is built, and
+never on each request (requests' Session.trust_env stays off)."""
 from __future__ import annotations
 
 import pytest
 
-from adapters.cosmos import ENVIRONMENT_SETTINGS, _transport, uses_environment_settings
+from adapters.cosmos import _transport, account_endpoint
+
+ENDPOINT = "https://account.documents.azure.com:443/"
+PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
 
 
-def test_no_proxy_or_ca_bundle_means_no_environment_lookup() -> None:
-    assert not uses_environment_settings({"PATH": "/usr/bin", "HOME": "/root", "HTTPS_PROXY": ""})
-
-
-@pytest.mark.parametrize("name", [*ENVIRONMENT_SETTINGS, *(n.lower() for n in ENVIRONMENT_SETTINGS)])
-def test_any_proxy_or_ca_bundle_variable_keeps_it(name: str) -> None:
-    assert uses_environment_settings({name: "http://proxy.example:3128"})
-
-
-def test_the_transport_follows_the_process_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ENVIRONMENT_SETTINGS:
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in PROXY_VARIABLES:
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.lower(), raising=False)
-    assert _transport()._use_env_settings is False  # azure-core's flag, copied to requests' Session.trust_env
-    monkeypatch.setenv("https_proxy", "http://proxy.example:3128")
-    assert _transport()._use_env_settings is True
+
+
+def test_the_session_never_walks_the_environment_per_request(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    transport = _transport(ENDPOINT)
+    transport.open()
+    assert transport.session is not None and transport.session.trust_env is False
+
+
+def test_a_proxy_for_the_endpoint_is_taken_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    transport = _transport(ENDPOINT)
+    assert transport.session is not None and transport.session.proxies.get("https") == "http://proxy.example:3128"
+
+
+def test_no_proxy_excludes_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
+    monkeypatch.setenv("NO_PROXY", ".documents.azure.com")
+    transport = _transport(ENDPOINT)
+    assert transport.session is not None and not transport.session.proxies
+
+
+@pytest.mark.parametrize("name", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_a_ca_bundle_is_the_transport_verify(name: str) -> None:
+    transport = _transport(ENDPOINT, {name: "/tmp/bundle.pem"})
+    assert transport.connection_config.verify == "/tmp/bundle.pem"
+
+
+def test_without_a_bundle_the_default_certificates_verify() -> None:
+    assert _transport(ENDPOINT, {}).connection_config.verify is True
+
+
+def test_the_account_endpoint_is_read_from_the_connection_string() -> None:
+    connection = "AccountEndpoint=http://127.0.0.1:8081/;AccountKey=a2V5;"
+    assert account_endpoint(connection) == "http://127.0.0.1:8081/"
