@@ -118,6 +118,11 @@ def dependencies() -> Dependencies:
         return _current
 
 
+def current() -> Dependencies | None:
+    """The installed dependencies, if any (tests)."""
+    return _current
+
+
 def install(deps: Dependencies | None) -> None:
     """Replace the process-wide dependencies (tests); None goes back to lazily built SDK-backed ones."""
     global _current

@@ -23,13 +23,32 @@ from delivery.repository import DeliveryRepository
 from delivery.state_machine import Decision, Hop, PublishOutcome, ScheduleSelf, decide
 
 log = logging.getLogger(__name__)
+# How often a message is applied again at once when the document changed under it (a 412 on the save).
+STALE_COPY_ATTEMPTS = 3
 
 
 def handle_inbox_message(message: AnyMessage, received: Received, deliveries: DeliveryRepository,
                          bus: MessageBus, events: EventPublisher, clock: Clock,
                          readiness_deadline_seconds: float, schedule: RelaySchedule = RelaySchedule()) -> Outcome:
-    """Apply one `delivery-inbox` message: owed effects out first, then decide, save with the new effects, send."""
-    loaded = deliveries.get(message.delivery_id)
+    """Apply one `delivery-inbox` message: owed effects out first, then decide, save with the new effects, send.
+
+    The session's last saved copy stands in for a read (DeliveryRepository.remembered); its ETag makes the save
+    fail if anyone saved since, and then the message is applied again to the stored document, at once. A decision
+    to change nothing is only taken on the stored document: a stale copy could miss a timer set elsewhere."""
+    for _ in range(STALE_COPY_ATTEMPTS):
+        try:
+            return _apply(message, received, deliveries, bus, events, clock, readiness_deadline_seconds, schedule)
+        except PreconditionFailed:
+            log.info("delivery %s changed since this process saved it; applying %s again", message.delivery_id,
+                     message.message_type)
+    return _apply(message, received, deliveries, bus, events, clock, readiness_deadline_seconds, schedule)
+
+
+def _apply(message: AnyMessage, received: Received, deliveries: DeliveryRepository, bus: MessageBus,
+           events: EventPublisher, clock: Clock, readiness_deadline_seconds: float,
+           schedule: RelaySchedule) -> Outcome:
+    remembered = deliveries.remembered(message.delivery_id)
+    loaded = remembered or deliveries.get(message.delivery_id)
     document, etag = loaded if loaded else (None, None)
     if document is not None and document.outbox:
         document, etag = _send_owed(document, etag, deliveries, bus, events, clock, schedule)
@@ -39,6 +58,9 @@ def handle_inbox_message(message: AnyMessage, received: Received, deliveries: De
     if decision.unexpected:
         return DeadLetter(ReasonCode.INVALID_MESSAGE, decision.note)
     if decision.document is None:
+        if remembered is not None:
+            deliveries.forget(message.delivery_id)  # confirm "no effect" on the stored document
+            return _apply(message, received, deliveries, bus, events, clock, readiness_deadline_seconds, schedule)
         return Complete(decision.note)
     owed = [*decision.document.outbox, *_entries(decision, received.traceparent, hop, schedule)]
     committed = _with_outbox(decision.document, owed)

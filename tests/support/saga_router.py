@@ -149,7 +149,8 @@ class SagaRouter:
         self._last_lane: Lane | None = None
         self._events_in_flight: set[str] = set()
         self._bus_cursor = self._event_cursor = 0
-        self.deps = self._dependencies(settings or Settings(), dependency_options)
+        self._settings, self._options = settings or Settings(), dependency_options
+        self.deps = self._dependencies(self._settings, dict(self._options))
 
     # -- composition -------------------------------------------------------------------------------------------
     def _dependencies(self, settings: Settings, options: dict[str, Any]) -> bootstrap.Dependencies:
@@ -174,6 +175,14 @@ class SagaRouter:
     def container(self, name: str) -> InMemoryContainer:
         """The raw in-memory container (inspection bypasses the fault hooks)."""
         return self.containers.setdefault(name, InMemoryContainer(bootstrap.PARTITION_KEYS.get(name, "/id")))
+
+    def _restart(self) -> None:
+        # A crash is the process dying: whatever it held in memory (the delivery documents it remembered, attempt
+        # counters, clients) is gone; the in-memory services (containers, bus, broker, Event Grid) stay.
+        installed = bootstrap.current() is self.deps
+        self.deps = self._dependencies(self._settings, dict(self._options))
+        if installed:
+            bootstrap.install(self.deps)
 
     def __enter__(self) -> SagaRouter:
         bootstrap.install(self.deps)
@@ -410,6 +419,7 @@ class SagaRouter:
             if after is not None:
                 after()
         except Crash as exc:
+            self._restart()
             return "crashed", f"Crash: {exc}"
         except Exception as exc:
             return "lapsed", f"{type(exc).__name__}: {exc}"

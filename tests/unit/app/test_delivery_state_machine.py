@@ -377,3 +377,67 @@ def test_status_view_shows_state_reason_package_drone_eta_history(world: Deliver
     assert status["package"]["packageId"] == "pkg-d1" and status["eta"] is not None
     assert [h["messageType"] for h in status["history"]] == ["DeliveryRequested", "PackageReady", "DroneScheduled"]
     assert delivery_status("nope", world.deliveries) is None
+
+
+# -- the session's remembered copy (delivery/repository.py): no read per visit, never a wrong decision -----------
+class CountingContainer(InMemoryContainer):
+    """Counts the reads of each document."""
+
+    def __init__(self) -> None:
+        super().__init__("/id")
+        self.reads: list[str] = []
+
+    def read(self, item_id: str, partition_key: str) -> dict[str, object] | None:
+        self.reads.append(item_id)
+        return super().read(item_id, partition_key)
+
+
+def another_instance(world: DeliveryWorld) -> DeliveryWorld:
+    """A second host process: its own repository (its own memory) on the same container, bus and clock."""
+    other = DeliveryWorld()
+    other.container, other.bus, other.events, other.clock = world.container, world.bus, world.events, world.clock
+    other.deliveries = DeliveryRepository(world.container)
+    return other
+
+
+def test_later_visits_of_a_session_skip_the_read() -> None:
+    world = DeliveryWorld()
+    world.container = CountingContainer()
+    world.deliveries = DeliveryRepository(world.container)
+    world.handle(requested())
+    world.handle(package_ready())
+    world.handle(drone_scheduled())
+    world.handle(flight(FlightStage.PICKED_UP))
+    assert world.container.reads == ["d1"], "only the first visit reads (the document did not exist yet)"
+    assert world.doc().state is S.IN_TRANSIT
+
+
+def test_a_save_by_someone_else_in_between_makes_the_message_apply_to_the_stored_document(
+        world: DeliveryWorld) -> None:
+    world.handle(requested())
+    other = another_instance(world)
+    other.handle(package_ready())          # the session moved to another instance for one visit
+    assert world.handle(drone_scheduled()) == Complete("DroneScheduled recorded; scheduled, flight started")
+    doc = world.doc()
+    assert doc.state is S.SCHEDULED and [h.message_type for h in doc.history] == [
+        "DeliveryRequested", "PackageReady", "DroneScheduled"]
+
+
+def test_a_timer_set_elsewhere_is_not_taken_for_stale_on_a_remembered_copy(world: DeliveryWorld) -> None:
+    world.handle(requested())
+    other = another_instance(world)
+    other.handle(package_ready())
+    other.handle(drone_scheduled())       # sets the pickup timer there; this process never saw it
+    assert world.handle(flight(FlightStage.PICKED_UP)) == Complete("picked up; in transit")
+    assert world.doc().state is S.IN_TRANSIT
+
+
+def test_a_decision_to_change_nothing_is_confirmed_on_the_stored_document() -> None:
+    world = DeliveryWorld()
+    world.container = CountingContainer()
+    world.deliveries = DeliveryRepository(world.container)
+    world.handle(requested())
+    world.handle(package_ready())
+    assert world.handle(package_ready()) == Complete("duplicate of a message already applied; no effect")
+    assert world.container.reads == ["d1", "d1"], "the first visit, then the duplicate's confirmation"
+    assert [h.message_type for h in world.doc().history] == ["DeliveryRequested", "PackageReady"]

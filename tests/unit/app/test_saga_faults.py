@@ -14,6 +14,7 @@ from contracts.names import DELIVERIES_TOPIC, DELIVERY_INBOX_QUEUE
 from core.ports import Outgoing
 from core.settings import Settings
 from delivery.state_machine import timer_token
+from tests.support.saga_faults import Crash
 from tests.support.saga_router import SagaRouter
 from tests.unit.app.support import T0
 
@@ -136,8 +137,11 @@ def test_one_crash_of_a_cancel_cannot_announce_two_outcomes(router: SagaRouter, 
     router.post("/api/deliveries", body("d1"))
     step_until(router, lambda: state(router) == "Scheduled")
     router.delete("/api/deliveries/d1")
-    # Dies right after reading the document (nothing saved), or right after saving it (nothing sent yet).
-    router.crash_after("deliveries", method="replace" if crash_after_save else "read", function="delivery_on_inbox")
+    # Dies right before saving the document (nothing saved), or right after saving it (nothing sent yet).
+    if crash_after_save:
+        router.crash_after("deliveries", method="replace", function="delivery_on_inbox")
+    else:
+        router.fail_next("deliveries", error=Crash, method="replace", function="delivery_on_inbox")
     router.deliver(DELIVERY_INBOX_QUEUE, message_id="d1:CancelDelivery")
     assert router.log[-1].outcome == "crashed" and topic_outcomes(router, "d1") == set()
     # The pickup timer was scheduled earlier (lower sequence number): after the crash it may come first.
