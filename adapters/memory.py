@@ -132,7 +132,9 @@ class InMemoryBus:
     """Service Bus sends with the broker's duplicate detection: a MessageId the entity accepted within the
     duplicate-detection window is accepted and dropped; after the window it is a new message again.
 
-    ``sent`` is everything handlers handed to ``send`` (what they did); ``accepted`` is what the broker kept."""
+    ``sent`` is everything handlers handed to ``send`` (what they did); ``accepted`` is what the broker kept.
+    Scheduled messages get sequence numbers; ``cancelled`` lists those cancelled while still scheduled (whoever
+    delivers ``accepted`` skips them)."""
 
     def __init__(self, clock: Clock | None = None, duplicate_window: timedelta = DUPLICATE_DETECTION_WINDOW) -> None:
         self.accepted: list[Outgoing] = []
@@ -142,17 +144,22 @@ class InMemoryBus:
         self._clock: Clock = clock or (lambda: datetime.now(UTC))
         self._window = duplicate_window
         self._seen: dict[tuple[str, str], datetime] = {}
+        self._numbers = itertools.count(1)
+        self._scheduled: dict[tuple[str, int], Outgoing] = {}   # (entity, sequence number) -> still scheduled
+        self._scheduled_as: dict[tuple[str, str], int] = {}     # (entity, MessageId) -> its sequence number
+        self.cancelled: list[Outgoing] = []
         self._lock = threading.Lock()
 
-    def send(self, messages: Sequence[Outgoing]) -> None:
+    def send(self, messages: Sequence[Outgoing]) -> dict[str, int]:
         """Accept each message; drop (silently, like the broker) one whose MessageId the entity saw within the
-        window."""
+        window. Scheduled messages' sequence numbers by MessageId (a dropped duplicate: the first one's)."""
         with self._lock:
             self.send_calls += 1
             if self.fail_next is not None:
                 error, self.fail_next = self.fail_next, None
                 raise error
             now = self._clock()
+            numbers: dict[str, int] = {}
             for message in messages:
                 self.sent.append(message)
                 key = (message.entity, message.message_id)
@@ -160,6 +167,24 @@ class InMemoryBus:
                 if first_seen is None or now - first_seen >= self._window:
                     self._seen[key] = now
                     self.accepted.append(message)
+                    if message.scheduled_at is not None:
+                        self._scheduled_as[key] = next(self._numbers)
+                        self._scheduled[(message.entity, self._scheduled_as[key])] = message
+                if message.scheduled_at is not None and key in self._scheduled_as:
+                    numbers[message.message_id] = self._scheduled_as[key]
+            return numbers
+
+    def cancel_scheduled(self, entity: str, sequence_numbers: Sequence[int]) -> None:
+        """Cancel what is still scheduled (not yet due); other numbers are skipped."""
+        with self._lock:
+            if self.fail_next is not None:
+                error, self.fail_next = self.fail_next, None
+                raise error
+            now = self._clock()
+            for number in sequence_numbers:
+                message = self._scheduled.pop((entity, number), None)
+                if message is not None and message.scheduled_at is not None and message.scheduled_at > now:
+                    self.cancelled.append(message)
 
     def sent_to(self, entity: str) -> list[Outgoing]:
         """Everything handed to ``send`` for one entity, duplicates included, in send order."""

@@ -9,10 +9,13 @@ import json
 import logging
 import threading
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 from azure.servicebus import ServiceBusClient, ServiceBusMessage, ServiceBusSender
+from azure.servicebus.exceptions import MessageNotFoundError
 
 from contracts.names import DELIVERIES_TOPIC
 from core.ports import Outgoing
@@ -34,13 +37,36 @@ class ServiceBusMessageBus:
         self._locks: dict[str, threading.Lock] = {}   # per entity; created and looked up only under self._lock
         self._lock = threading.Lock()
 
-    def send(self, messages: Sequence[Outgoing]) -> None:
-        """Send each entity's messages as one batch; returns once the broker accepted them."""
-        by_entity: dict[str, list[Outgoing]] = defaultdict(list)
+    def send(self, messages: Sequence[Outgoing]) -> dict[str, int]:
+        """Send each entity's messages as one batch, and schedule its timers with one request per enqueue time
+        (the management operation returns their sequence numbers, which a plain send does not); returns once the
+        broker accepted them, with the scheduled messages' sequence numbers by MessageId."""
+        now: dict[str, list[Outgoing]] = defaultdict(list)
+        later: dict[tuple[str, datetime], list[Outgoing]] = defaultdict(list)
         for message in messages:
-            by_entity[message.entity].append(message)
-        for entity, batch in by_entity.items():
-            self._send_to(entity, [to_service_bus_message(m) for m in batch])
+            if message.scheduled_at is None:
+                now[message.entity].append(message)
+            else:
+                later[(message.entity, message.scheduled_at)].append(message)
+        for entity, batch in now.items():
+            with self._sender_for(entity) as sender:
+                sender.send_messages([to_service_bus_message(m) for m in batch])
+        scheduled: dict[str, int] = {}
+        for (entity, at), batch in later.items():
+            with self._sender_for(entity) as sender:
+                numbers = sender.schedule_messages([to_service_bus_message(m) for m in batch], at)
+            scheduled.update(zip((m.message_id for m in batch), numbers, strict=True))
+        return scheduled
+
+    def cancel_scheduled(self, entity: str, sequence_numbers: Sequence[int]) -> None:
+        """Cancel one by one: the broker refuses a whole request when one number is no longer scheduled
+        (MessageNotFoundError: enqueued already, or cancelled), and that one is simply skipped."""
+        for number in sequence_numbers:
+            try:
+                with self._sender_for(entity) as sender:
+                    sender.cancel_scheduled_messages(number)
+            except MessageNotFoundError:
+                log.debug("scheduled message %s on %s is no longer scheduled; nothing to cancel", number, entity)
 
     def close(self) -> None:
         """Close senders and the client (process shutdown)."""
@@ -52,13 +78,17 @@ class ServiceBusMessageBus:
                 self._client.close()
                 self._client = None
 
-    def _send_to(self, entity: str, batch: list[ServiceBusMessage]) -> None:
+    @contextmanager
+    def _sender_for(self, entity: str) -> Iterator[ServiceBusSender]:
+        """The entity's sender, used under its lock; dropped when a call on it fails, so the next one starts on a
+        fresh link (the SDK retried already)."""
         with self._entity_lock(entity):
             sender = self._sender(entity)
             try:
-                sender.send_messages(batch)
+                yield sender
+            except MessageNotFoundError:
+                raise  # an answer about the request, not a broken link
             except Exception:
-                # The SDK already retried; drop the sender so the next call starts on a fresh link.
                 self._drop_sender(entity)
                 raise
 

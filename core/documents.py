@@ -41,6 +41,7 @@ class OutboxEntry(Contract):
     body: dict[str, Any]                     # the message's wire form, or the event's data
     session_id: str | None = None
     scheduled_at: UtcDateTime | None = None  # a timer: enqueued at this time
+    timer: str | None = None                 # a timer: its name in the owner's document (to cancel it later)
     traceparent: str | None = None
     event_type: str | None = None
     subject: str | None = None

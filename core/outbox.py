@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from contracts.messages import parse_message
@@ -39,11 +39,11 @@ class RelaySchedule:
         return now + timedelta(seconds=delay)
 
 
-def message_entry(outgoing: Outgoing, now: datetime, schedule: RelaySchedule) -> OutboxEntry:
-    """An owed Service Bus message."""
+def message_entry(outgoing: Outgoing, now: datetime, schedule: RelaySchedule, timer: str | None = None) -> OutboxEntry:
+    """An owed Service Bus message (``timer``: the name of the timer it is, when scheduled)."""
     return OutboxEntry(id=outgoing.message_id, channel=OutboxChannel.SERVICE_BUS, destination=outgoing.entity,
                        message_type=outgoing.subject, body=outgoing.message.to_json_dict(),
-                       session_id=outgoing.session_id, scheduled_at=outgoing.scheduled_at,
+                       session_id=outgoing.session_id, scheduled_at=outgoing.scheduled_at, timer=timer,
                        traceparent=outgoing.traceparent, next_attempt_at=schedule.next_attempt(now, 0))
 
 
@@ -60,27 +60,36 @@ def earliest_due(entries: Sequence[OutboxEntry]) -> datetime | None:
     return min((e.next_attempt_at for e in entries), default=None)
 
 
+@dataclass(frozen=True)
+class Dispatched:
+    """What a dispatch left owed, and the sequence numbers the broker gave the timers it scheduled (by timer name)."""
+
+    remaining: list[OutboxEntry]
+    timers: dict[str, int] = field(default_factory=dict)
+
+
 def dispatch(entries: Sequence[OutboxEntry], bus: MessageBus, events: EventPublisher, now: datetime,
-             schedule: RelaySchedule) -> list[OutboxEntry]:
-    """Send what is owed (rules above); returns the entries still owed (Event Grid ones that failed or are not due)."""
+             schedule: RelaySchedule) -> Dispatched:
+    """Send what is owed (rules above); returns the entries still owed (Event Grid ones that failed or are not due)
+    and the scheduled timers' sequence numbers."""
     messages = [e for e in entries if e.channel is OutboxChannel.SERVICE_BUS]
-    if messages:
-        bus.send([_outgoing(e) for e in messages])  # raises: nothing is marked sent
+    numbers = bus.send([_outgoing(e) for e in messages]) if messages else {}  # raises: nothing is marked sent
+    timers = {e.timer: numbers[e.id] for e in messages if e.timer is not None and e.id in numbers}
     owed_events = [e for e in entries if e.channel is OutboxChannel.EVENT_GRID]
     due = [e for e in owed_events if e.attempts == 0 or e.next_attempt_at <= now]
     waiting = [e for e in owed_events if e not in due]
     if not due:
-        return waiting
+        return Dispatched(waiting, timers)
     try:
         events.publish([_event(e) for e in due])
     except Exception as exc:
         log.warning("Event Grid publish of %d event(s) failed (%s: %s); the relay retries them",
                     len(due), type(exc).__name__, exc)
         error = f"{type(exc).__name__}: {exc}"[:512]
-        return waiting + [e.model_copy(update={"attempts": e.attempts + 1, "last_error": error,
-                                               "next_attempt_at": schedule.next_attempt(now, e.attempts + 1)})
-                          for e in due]
-    return waiting
+        return Dispatched(waiting + [e.model_copy(update={
+            "attempts": e.attempts + 1, "last_error": error,
+            "next_attempt_at": schedule.next_attempt(now, e.attempts + 1)}) for e in due], timers)
+    return Dispatched(waiting, timers)
 
 
 def _outgoing(entry: OutboxEntry) -> Outgoing:

@@ -2,7 +2,7 @@
 (SDK-backed and in-memory) and the same contract tests run against both."""
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, Protocol
@@ -105,8 +105,13 @@ class Outgoing:
 class MessageBus(Protocol):
     """Sends to Service Bus entities."""
 
-    def send(self, messages: Sequence[Outgoing]) -> None:
-        """Send (or schedule) each message; returns once the broker accepted them."""
+    def send(self, messages: Sequence[Outgoing]) -> Mapping[str, int]:
+        """Send (or schedule) each message; returns once the broker accepted them, with the sequence number the
+        broker gave each scheduled one, by MessageId (what ``cancel_scheduled`` takes)."""
+
+    def cancel_scheduled(self, entity: str, sequence_numbers: Sequence[int]) -> None:
+        """Cancel scheduled messages before they are enqueued; a number no longer scheduled (enqueued already, or
+        cancelled) is skipped, as there is nothing left to cancel."""
 
 
 @dataclass(frozen=True)

@@ -229,15 +229,21 @@ class TracedMessageBus:
     def __init__(self, inner: MessageBus) -> None:
         self.inner = inner
 
-    def send(self, messages: Sequence[Outgoing]) -> None:
+    def send(self, messages: Sequence[Outgoing]) -> dict[str, int]:
         """Send, one producer span per entity and parent context."""
         groups: dict[tuple[str, str | None], list[Outgoing]] = {}
         for message in messages:
             groups.setdefault((message.entity, message.traceparent), []).append(message)
+        scheduled: dict[str, int] = {}
         for (entity, parent), batch in groups.items():
             with _producer(f"send {entity}", "servicebus", entity, parent,
                            [m.message_id for m in batch], [m.message.delivery_id for m in batch]) as traceparent:
-                self.inner.send([replace(m, traceparent=traceparent) for m in batch])
+                scheduled.update(self.inner.send([replace(m, traceparent=traceparent) for m in batch]))
+        return scheduled
+
+    def cancel_scheduled(self, entity: str, sequence_numbers: Sequence[int]) -> None:
+        """Cancel (no span of its own: the Azure SDK's, when azure-core tracing is on)."""
+        self.inner.cancel_scheduled(entity, sequence_numbers)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)  # the fakes' inspection helpers (tests)

@@ -10,7 +10,7 @@ import logging
 from typing import Any
 
 from contracts.messages import AnyMessage
-from contracts.names import EVENT_GRID_TOPIC, message_id
+from contracts.names import DELIVERY_INBOX_QUEUE, EVENT_GRID_TOPIC, message_id
 from contracts.reasons import ReasonCode
 from core.documents import OutboxEntry
 from core.outbound import outcome_event, to_inbox, to_topic
@@ -20,7 +20,7 @@ from core.settlement import Complete, DeadLetter, Outcome, Received
 from core.tracing import trace_id_of
 from delivery.documents import DeliveryDocument
 from delivery.repository import DeliveryRepository
-from delivery.state_machine import Decision, Hop, PublishOutcome, ScheduleSelf, decide
+from delivery.state_machine import Decision, Hop, PublishOutcome, ScheduleSelf, decide, timer_name
 
 log = logging.getLogger(__name__)
 # How often a message is applied again at once when the document changed under it (a 412 on the save).
@@ -68,6 +68,7 @@ def _apply(message: AnyMessage, received: Received, deliveries: DeliveryReposito
     log.info("delivery %s: %s -> %s", message.delivery_id, message.message_type, decision.note)
     if owed:
         _send_owed(committed, etag, deliveries, bus, events, clock, schedule)
+    _cancel_unneeded_timers(document, committed, message, bus)
     return Complete(decision.note)
 
 
@@ -89,12 +90,33 @@ def relay_owed_effects(deliveries: DeliveryRepository, bus: MessageBus, events: 
 
 def _send_owed(document: DeliveryDocument, etag: str | None, deliveries: DeliveryRepository, bus: MessageBus,
                events: EventPublisher, clock: Clock, schedule: RelaySchedule) -> tuple[DeliveryDocument, str | None]:
-    """Dispatch the document's outbox and save what remains owed (ETag-conditional); the updated document and ETag."""
-    remaining = dispatch(document.outbox, bus, events, clock(), schedule)
-    if remaining == document.outbox:
+    """Dispatch the document's outbox and save what remains owed, with the sequence numbers of the timers it
+    scheduled (ETag-conditional); the updated document and ETag."""
+    dispatched = dispatch(document.outbox, bus, events, clock(), schedule)
+    if dispatched.remaining == document.outbox:
         return document, etag
-    updated = _with_outbox(document, remaining)
+    numbers = {name: number for name, number in {**document.timer_sequence_numbers, **dispatched.timers}.items()
+               if name in document.timers}
+    updated = _with_outbox(document, dispatched.remaining).model_copy(update={"timer_sequence_numbers": numbers})
     return updated, deliveries.save(updated, etag)
+
+
+def _cancel_unneeded_timers(before: DeliveryDocument | None, after: DeliveryDocument, message: AnyMessage,
+                            bus: MessageBus) -> None:
+    """Cancel the scheduled timers the transition dropped, so they never cost a session visit (best effort: one
+    that fires anyway is a stale timer, a no-op). The timer being handled has fired already: nothing to cancel."""
+    if before is None:
+        return
+    current = timer_name(message)
+    numbers = [number for name, number in before.timer_sequence_numbers.items()
+               if name != current and name in before.timers and after.timers.get(name) != before.timers[name]]
+    if not numbers:
+        return
+    try:
+        bus.cancel_scheduled(DELIVERY_INBOX_QUEUE, numbers)
+    except Exception:
+        log.warning("delivery %s: cancelling %d timer(s) no longer needed failed; they fire as stale timers",
+                    after.id, len(numbers), exc_info=True)
 
 
 def _with_outbox(document: DeliveryDocument, entries: list[OutboxEntry]) -> DeliveryDocument:
@@ -107,7 +129,7 @@ def _entries(decision: Decision, traceparent: str | None, hop: Hop, schedule: Re
     for effect in decision.effects:
         if isinstance(effect, ScheduleSelf):
             entries.append(message_entry(to_inbox(effect.message, traceparent, step=effect.step, at=effect.at),
-                                         hop.now, schedule))
+                                         hop.now, schedule, timer=effect.name))
         elif isinstance(effect, PublishOutcome):
             entries.append(message_entry(to_topic(effect.event, traceparent, step=effect.republish_for),
                                          hop.now, schedule))

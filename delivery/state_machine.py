@@ -55,6 +55,7 @@ class ScheduleSelf:
     message: ReadinessDeadline | FlightProgress
     at: datetime
     step: str | None = None
+    name: str = ""  # the timer's name in ``DeliveryDocument.timers``
 
 
 DEADLINE_TIMER = "ReadinessDeadline"
@@ -137,13 +138,19 @@ def decide(doc: DeliveryDocument | None, message: AnyMessage, hop: Hop, deadline
     return Decision(draft.freeze(message, note), note, draft.effects)
 
 
+def timer_name(message: AnyMessage) -> str | None:
+    """The name a timer message has in ``DeliveryDocument.timers``; None for any other message."""
+    if isinstance(message, ReadinessDeadline):
+        return DEADLINE_TIMER
+    if isinstance(message, FlightProgress):
+        return _flight_timer(message.stage)
+    return None
+
+
 def _stale_timer(doc: DeliveryDocument, message: AnyMessage) -> str | None:
     """Why a timer has no effect, or None when it belongs to the document's current state instance."""
-    if isinstance(message, ReadinessDeadline):
-        name = DEADLINE_TIMER
-    elif isinstance(message, FlightProgress):
-        name = _flight_timer(message.stage)
-    else:
+    name = timer_name(message)
+    if name is None or not isinstance(message, (ReadinessDeadline, FlightProgress)):
         return None
     if message.token is None and name not in doc.timers:
         return None  # a timer sent before tokens existed: the state checks alone decide (schemaVersion 1)
@@ -156,7 +163,7 @@ def _set_timer(draft: _Draft, name: str, message: ReadinessDeadline | FlightProg
                step: str | None) -> None:
     token = message.token or ""
     draft.set(timers={**draft.timers, name: token})
-    draft.effects.append(ScheduleSelf(message, at, step=f"{step}:{token}" if step else token))
+    draft.effects.append(ScheduleSelf(message, at, step=f"{step}:{token}" if step else token, name=name))
 
 
 def _on_requested(draft: _Draft, message: DeliveryRequested) -> str:

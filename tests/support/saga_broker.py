@@ -138,6 +138,13 @@ class Broker:
                 self._dead_letter(message, "MaxDeliveryCountExceeded",
                                   f"Message could not be consumed after {entity.max_delivery_count} delivery attempts.")
 
+    def cancel(self, outgoing: Outgoing) -> None:
+        """Take a scheduled message out before it is due (the bus cancelled it: MessageBus.cancel_scheduled)."""
+        now, path = self.clock(), normalize(outgoing.entity)
+        messages = self._messages.get(path, [])
+        messages[:] = [m for m in messages if not (m.message_id == outgoing.message_id and m.enqueued_time_utc
+                                                   and m.enqueued_time_utc > now and m.delivery_count == 0)]
+
     def expire(self) -> None:
         """Messages past their TTL leave their entity, dead-lettered where DeadLetteringOnMessageExpiration is on."""
         now = self.clock()

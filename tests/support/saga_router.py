@@ -148,7 +148,7 @@ class SagaRouter:
         self._event_types = event_type_filters()
         self._last_lane: Lane | None = None
         self._events_in_flight: set[str] = set()
-        self._bus_cursor = self._event_cursor = 0
+        self._bus_cursor = self._event_cursor = self._cancel_cursor = 0
         self._settings, self._options = settings or Settings(), dependency_options
         self.deps = self._dependencies(self._settings, dict(self._options))
 
@@ -335,6 +335,9 @@ class SagaRouter:
         while self._bus_cursor < len(self.bus.accepted):
             self._bus_cursor += 1
             self.broker.accept(self.bus.accepted[self._bus_cursor - 1])
+        while self._cancel_cursor < len(self.bus.cancelled):
+            self._cancel_cursor += 1
+            self.broker.cancel(self.bus.cancelled[self._cancel_cursor - 1])
         while self._event_cursor < len(self.events.published):
             self._event_cursor += 1
             event = self.events.published[self._event_cursor - 1]

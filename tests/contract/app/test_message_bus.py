@@ -79,6 +79,27 @@ class MessageBusContract:
         assert seen["scheduled_at"] == at
 
 
+    def test_a_cancelled_timer_never_arrives_and_a_spent_number_is_skipped(self, bus: MessageBus,
+                                                                            observe: Observe) -> None:
+        kept, cancelled = unique(), unique()
+        at = (datetime.now(UTC) + timedelta(seconds=1)).replace(microsecond=0)
+        numbers = bus.send([to_inbox(ReadinessDeadline(delivery_id=d, occurred_at=at), None, at=at)
+                            for d in (kept, cancelled)])
+        assert set(numbers) == {f"{kept}:ReadinessDeadline", f"{cancelled}:ReadinessDeadline"}
+        assert len(set(numbers.values())) == 2 and all(isinstance(n, int) for n in numbers.values())
+        number = numbers[f"{cancelled}:ReadinessDeadline"]
+        bus.cancel_scheduled(DELIVERY_INBOX_QUEUE, [number])
+        bus.cancel_scheduled(DELIVERY_INBOX_QUEUE, [number])  # cancelled already: nothing left to cancel
+        assert observe(DELIVERY_INBOX_QUEUE, cancelled, 1) == []
+        assert len(observe(DELIVERY_INBOX_QUEUE, kept, 1)) == 1
+        bus.cancel_scheduled(DELIVERY_INBOX_QUEUE, [numbers[f"{kept}:ReadinessDeadline"]])  # enqueued already
+
+    def test_an_immediate_message_has_no_sequence_number_to_cancel(self, bus: MessageBus, observe: Observe) -> None:
+        delivery_id = unique()
+        assert bus.send([to_topic(requested(delivery_id), None)]) == {}
+        assert len(observe(DELIVERIES_TOPIC, delivery_id, 1)) == 1
+
+
 class TestInMemoryMessageBus(MessageBusContract):
     @pytest.fixture()
     def bus(self) -> InMemoryBus:
@@ -89,7 +110,7 @@ class TestInMemoryMessageBus(MessageBusContract):
         def seen(entity: str, delivery_id: str, _: int) -> list[dict[str, Any]]:
             return [{"message_id": m.message_id, "session_id": m.session_id, "subject": m.subject,
                      "traceparent": m.traceparent, "body": m.message.to_json_dict(), "scheduled_at": m.scheduled_at}
-                    for m in bus.to(entity) if m.message.delivery_id == delivery_id]
+                    for m in bus.to(entity) if m.message.delivery_id == delivery_id and m not in bus.cancelled]
         return seen
 
 

@@ -41,9 +41,9 @@ class DeliveryWorld:
     def __init__(self) -> None:
         self.container = InMemoryContainer("/id")
         self.deliveries = DeliveryRepository(self.container)
-        self.bus = InMemoryBus()
-        self.events = InMemoryEventPublisher()
         self.clock = ManualClock(T0)
+        self.bus = InMemoryBus(self.clock)
+        self.events = InMemoryEventPublisher()
 
     def handle(self, message: Message, **kwargs: object) -> Outcome:
         """Apply ``message``; a timer without a token stands for the one Delivery itself scheduled last (its
@@ -441,3 +441,47 @@ def test_a_decision_to_change_nothing_is_confirmed_on_the_stored_document() -> N
     assert world.handle(package_ready()) == Complete("duplicate of a message already applied; no effect")
     assert world.container.reads == ["d1", "d1"], "the first visit, then the duplicate's confirmation"
     assert [h.message_type for h in world.doc().history] == ["DeliveryRequested", "PackageReady"]
+
+
+# -- timers no longer needed are cancelled (docs/app.md "Timers") -------------------------------------------------
+def cancelled_types(world: DeliveryWorld) -> list[str]:
+    return [m.subject for m in world.bus.cancelled]
+
+
+def test_the_readiness_deadline_is_cancelled_once_the_delivery_is_scheduled(world: DeliveryWorld) -> None:
+    world.handle(requested())
+    [(name, number)] = world.doc().timer_sequence_numbers.items()
+    assert name == "ReadinessDeadline" and isinstance(number, int), "the broker's number, kept to cancel it"
+    world.handle(package_ready())
+    assert cancelled_types(world) == []
+    world.handle(drone_scheduled())
+    assert cancelled_types(world) == ["ReadinessDeadline"]
+    assert set(world.doc().timer_sequence_numbers) == {"FlightProgress:PickedUp"}, "only timers still set"
+
+
+def test_cancelling_before_pickup_cancels_the_pickup_timer(world: DeliveryWorld) -> None:
+    for message in (requested(), package_ready(), drone_scheduled(), cancel()):
+        world.handle(message)
+    assert world.doc().state is S.CANCELLED
+    assert cancelled_types(world) == ["ReadinessDeadline", "FlightProgress"]
+
+
+def test_the_timer_being_handled_is_not_cancelled(world: DeliveryWorld) -> None:
+    for message in (requested(), package_ready(), drone_scheduled()):
+        world.handle(message)
+    world.handle(flight(FlightStage.PICKED_UP))
+    world.handle(flight(FlightStage.DELIVERED))
+    assert world.doc().state is S.SHIPPED
+    assert cancelled_types(world) == ["ReadinessDeadline"], "both flight timers fired: nothing left to cancel"
+
+
+def test_a_failed_cancel_never_fails_the_transition(world: DeliveryWorld) -> None:
+    world.handle(requested())
+    world.handle(package_ready())
+
+    def refuse(entity: str, numbers: object) -> None:
+        raise ConnectionError("broker unreachable")
+
+    world.bus.cancel_scheduled = refuse  # type: ignore[method-assign]
+    assert world.handle(drone_scheduled()) == Complete("DroneScheduled recorded; scheduled, flight started")
+    assert world.doc().state is S.SCHEDULED
