@@ -355,7 +355,14 @@ var identitySettings = {
   CosmosDatabaseName: databaseConfig.id
   EventGridTopicEndpoint: eventTopic.properties.endpoint
 }
-var appSettings = union(appTuning, identitySettings)
+// The Python worker runs sync functions on a thread pool of min(32, cores + 4) threads unless told otherwise
+// ("Improve throughput performance of Python apps", https://learn.microsoft.com/azure/azure-functions/python-scale-performance-reference).
+// These functions wait on Cosmos DB and Service Bus, so 16 threads per worker keep the session slots busy
+// (docs/app.md "host.json choices": measured 5.0 -> 9.0 deliveries/s with bench/e2e_bench.py).
+var workerSettings = {
+  PYTHON_THREADPOOL_THREAD_COUNT: '16'
+}
+var appSettings = union(appTuning, identitySettings, workerSettings)
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   name: functionAppName
