@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: test venv up demo check-functions clean
+.PHONY: test lint venv up demo check-functions clean
 
 venv: $(STAMP)
 
@@ -15,10 +15,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 	touch $@
 
 # tests/stack/test_dashboard.py drives Debian's Chromium through Playwright (never Playwright's own browser builds).
-test: $(STAMP)
+test: lint
 	@command -v chromium >/dev/null || test -x /usr/bin/chromium || \
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 	$(BIN)/python -m pytest
+
+# ruff (every Python file) and mypy (strict for the app, the default level for devstack/tools/bench): pyproject.toml.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 # The whole choreography locally: emulators + Functions host running this app (Ctrl-C stops it).
 up: $(STAMP)

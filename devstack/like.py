@@ -24,7 +24,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Union
 
 
 class _Wildcard:
@@ -55,8 +54,8 @@ class CharClass:
 
 
 #: A pattern element: a literal character (a 1-character str), ANY_CHAR, a CharClass, or ANY_RUN.
-Element = Union[str, _Wildcard, CharClass]
-_Segment = Union[str, tuple[Element, ...]]  # plain characters as one str, else the element tests
+Element = str | _Wildcard | CharClass
+_Segment = str | tuple[Element, ...]  # plain characters as one str, else the element tests
 
 
 def _accepts(test: Element, char: str) -> bool:
@@ -68,8 +67,9 @@ def _accepts(test: Element, char: str) -> bool:
 
 
 def _segment(tests: list[Element]) -> _Segment:
-    if all(isinstance(test, str) for test in tests):
-        return "".join(tests)  # type: ignore[arg-type]
+    chars = [test for test in tests if isinstance(test, str)]
+    if len(chars) == len(tests):  # only plain characters
+        return "".join(chars)
     return tuple(tests)
 
 

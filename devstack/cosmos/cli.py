@@ -14,7 +14,7 @@ from aiohttp import web
 
 from devstack import logs
 from devstack.cosmos.core.account import Account
-from devstack.cosmos.core.clock import SystemClock
+from devstack.cosmos.core.ports import SystemClock
 from devstack.cosmos.http.auth import EMULATOR_KEY, MasterKeyAuth
 from devstack.cosmos.http.server import create_app
 from devstack.cosmos.provision import ProvisionError, load_declaration, provision

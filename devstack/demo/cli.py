@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, Progress, TextColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
 from devstack.demo.client import DeliveriesClient
@@ -63,7 +63,7 @@ async def demo(args: argparse.Namespace, console: Console) -> int:
         client = DeliveriesClient(session, args.url)
         columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[state]}"))
         with Progress(*columns, console=console) as progress:
-            tasks: dict[str, int] = {}
+            tasks: dict[str, TaskID] = {}
 
             def show(delivery_id: str, state: str | None) -> None:
                 if delivery_id not in tasks:

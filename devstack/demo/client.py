@@ -70,10 +70,10 @@ class DeliveriesClient:
         """DELETE: request cancellation."""
         return await self._call("DELETE", f"{self.url}/{delivery_id}")
 
-    async def wait_for(self, delivery_id: str, states: frozenset[str] | set[str], timeout: float,
+    async def wait_for(self, delivery_id: str, states: frozenset[str] | set[str], wait_seconds: float,
                        interval: float = 0.25) -> Reply:
-        """Poll GET until the delivery is in one of ``states`` (or the deadline passes)."""
-        deadline = time.monotonic() + timeout
+        """Poll GET until the delivery is in one of ``states`` or ``wait_seconds`` pass; the last reply either way."""
+        deadline = time.monotonic() + wait_seconds
         reply = await self.get(delivery_id)
         while state_of(reply) not in states and time.monotonic() < deadline:
             await asyncio.sleep(interval)

@@ -34,7 +34,7 @@ def describe(reply: Reply) -> str:
     return f"{state} ({reason})" if reason else str(state)
 
 
-async def ship_many(client: DeliveriesClient, count: int, timeout: float, progress: Progress,
+async def ship_many(client: DeliveriesClient, count: int, wait_seconds: float, progress: Progress,
                     seed: int | None = None) -> dict[str, str | None]:
     """Submit ``count`` deliveries all at once and follow each until it ends. No throttle: more deliveries than
     drones is back-pressure (the app's waiting list), not failure."""
@@ -49,7 +49,7 @@ async def ship_many(client: DeliveriesClient, count: int, timeout: float, progre
         reply = await client.submit(body)
         if reply.status != 202:
             raise RuntimeError(f"the API refused a valid request ({delivery_id}): {reply.status} {reply.body}")
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + wait_seconds
         state: str | None = None
         while state not in TERMINAL_STATES and asyncio.get_running_loop().time() < deadline:
             state = state_of(await client.get(delivery_id))
@@ -71,36 +71,36 @@ async def invalid_request(client: DeliveriesClient) -> Outcome:
     return Outcome("invalid request", "400", f"{reply.status}: {fields or reply.body}")
 
 
-async def too_heavy(client: DeliveriesClient, timeout: float) -> Outcome:
+async def too_heavy(client: DeliveriesClient, wait_seconds: float) -> Outcome:
     """A package no drone can carry: the package step rejects it and the saga compensates."""
     body = delivery_request(weight=40.0, size="Large")
     await client.submit(body)
-    reply = await client.wait_for(body["deliveryId"], TERMINAL_STATES, timeout)
+    reply = await client.wait_for(body["deliveryId"], TERMINAL_STATES, wait_seconds)
     return Outcome("package of 40 kg", "Failed (PackageRejected)", describe(reply))
 
 
-async def cancel_early(client: DeliveriesClient, timeout: float) -> Outcome:
+async def cancel_early(client: DeliveriesClient, wait_seconds: float) -> Outcome:
     """Cancel as soon as the delivery exists: Cancelled, and the drone is released."""
     body = delivery_request()
     await client.submit(body)
-    await client.wait_for(body["deliveryId"], set(STAGES) | TERMINAL_STATES, timeout)
+    await client.wait_for(body["deliveryId"], set(STAGES) | TERMINAL_STATES, wait_seconds)
     await client.cancel(body["deliveryId"])
-    reply = await client.wait_for(body["deliveryId"], TERMINAL_STATES, timeout)
+    reply = await client.wait_for(body["deliveryId"], TERMINAL_STATES, wait_seconds)
     return Outcome("cancel before pickup", "Cancelled", describe(reply))
 
 
-async def duplicate_post(client: DeliveriesClient, timeout: float) -> Outcome:
+async def duplicate_post(client: DeliveriesClient, wait_seconds: float) -> Outcome:
     """The same request twice: both accepted, one delivery (first wins)."""
     body = delivery_request()
     first, second = await client.submit(body), await client.submit(body)
-    reply = await client.wait_for(body["deliveryId"], TERMINAL_STATES, timeout)
+    reply = await client.wait_for(body["deliveryId"], TERMINAL_STATES, wait_seconds)
     history = reply.body.get("history", []) if isinstance(reply.body, dict) else []
     requested = sum(1 for entry in history if "DeliveryRequested" in str(entry))
     return Outcome("duplicate POST", "202/202, 1 request, Shipped",
                    f"{first.status}/{second.status}, {requested} request, {describe(reply)}")
 
 
-async def edge_cases(client: DeliveriesClient, timeout: float) -> list[Outcome]:
+async def edge_cases(client: DeliveriesClient, wait_seconds: float) -> list[Outcome]:
     """The four single-line scenarios, run concurrently."""
-    return list(await asyncio.gather(invalid_request(client), too_heavy(client, timeout),
-                                     cancel_early(client, timeout), duplicate_post(client, timeout)))
+    return list(await asyncio.gather(invalid_request(client), too_heavy(client, wait_seconds),
+                                     cancel_early(client, wait_seconds), duplicate_post(client, wait_seconds)))

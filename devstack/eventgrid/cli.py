@@ -15,7 +15,7 @@ from pathlib import Path
 from devstack import logs
 from devstack.eventgrid.core.config import load_config
 from devstack.eventgrid.core.errors import ConfigError
-from devstack.eventgrid.http.routes import dead_letter_view
+from devstack.eventgrid.core.records import dead_letter_view
 from devstack.eventgrid.server import DATABASE_NAME, serve
 from devstack.eventgrid.store.outbox import Outbox
 

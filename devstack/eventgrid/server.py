@@ -1,4 +1,4 @@
-"""Composition root: wire config, outbox, dispatcher and HTTP routes, serve until a signal."""
+"""Composition root: wire config, store, core service, dispatcher and HTTP routes, serve until a signal."""
 from __future__ import annotations
 
 import asyncio
@@ -6,13 +6,15 @@ import logging
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
 from devstack.eventgrid.core.config import EventGridConfig
 from devstack.eventgrid.core.events import MAX_REQUEST_BYTES
 from devstack.eventgrid.core.retry import RetryPlanner
-from devstack.eventgrid.delivery import Dispatcher
+from devstack.eventgrid.core.service import EventGridService
+from devstack.eventgrid.http.delivery import Dispatcher
 from devstack.eventgrid.http.routes import Routes
 from devstack.eventgrid.store.outbox import Outbox
 
@@ -25,10 +27,12 @@ async def serve(config: EventGridConfig, data_dir: Path, host: str, port: int, t
                 delivery_timeout: float = 30.0) -> None:
     """Run the Event Grid emulator until SIGINT/SIGTERM."""
     outbox = Outbox(data_dir / DATABASE_NAME)
-    dispatcher = Dispatcher(config, outbox, RetryPlanner(time_scale), time.time, timeout=delivery_timeout)
+    service = EventGridService(config, outbox, RetryPlanner(time_scale), time.time)
+    dispatcher = Dispatcher(service, timeout=delivery_timeout)
+    service.on_enqueued(dispatcher.wake)
     # Allow one byte over the limit so an oversized body reaches our own 413 with a clear message.
     app = web.Application(client_max_size=MAX_REQUEST_BYTES + 1)
-    Routes(config, outbox, dispatcher.wake, time.time).install(app)
+    Routes(service).install(app)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     stop = asyncio.Event()
@@ -52,7 +56,8 @@ async def serve(config: EventGridConfig, data_dir: Path, host: str, port: int, t
 async def _until_stopped(stop: asyncio.Event, delivering: asyncio.Future[None]) -> None:
     """Wait for a signal; if the dispatcher dies first, surface its error instead of hanging."""
     waiter = asyncio.ensure_future(stop.wait())
-    done, _ = await asyncio.wait({waiter, delivering}, return_when=asyncio.FIRST_COMPLETED)
+    either: set[asyncio.Future[Any]] = {waiter, delivering}
+    done, _ = await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
     waiter.cancel()
     if delivering in done:
         delivering.result()

@@ -11,19 +11,19 @@ from typing import Any
 from aiohttp import web
 
 from devstack.functions_host.errors import StartupError
-from devstack.functions_host.eventgrid_trigger import WEBHOOK_PATH, EventGridTriggers
-from devstack.functions_host.http_triggers import MAX_HTTP_BODY_BYTES, HttpTriggers, KeyPolicy, http_functions
+from devstack.functions_host.eventgrid.triggers import WEBHOOK_PATH, EventGridTriggers
+from devstack.functions_host.http.triggers import MAX_HTTP_BODY_BYTES, HttpTriggers, KeyPolicy, http_functions
 from devstack.functions_host.invocation import Invoker
-from devstack.functions_host.message_actions import MessageActions, SettlementRegistry
 from devstack.functions_host.metadata import FunctionSpec, import_app, index_functions
 from devstack.functions_host.outputs import OutputSender, service_bus_connection
 from devstack.functions_host.runner import FunctionRunner
-from devstack.functions_host.servicebus_messages import binding_data, trigger_value
-from devstack.functions_host.servicebus_ports import ReceiverPort
-from devstack.functions_host.servicebus_receivers import EntityAddress, SdkReceiverFactory
-from devstack.functions_host.servicebus_triggers import ListenerOptions, ServiceBusListener
+from devstack.functions_host.servicebus.message_actions import MessageActions, SettlementRegistry
+from devstack.functions_host.servicebus.messages import binding_data, trigger_value
+from devstack.functions_host.servicebus.ports import ReceiverPort
+from devstack.functions_host.servicebus.receivers import EntityAddress, SdkReceiverFactory
+from devstack.functions_host.servicebus.triggers import ListenerOptions, ServiceBusListener
 from devstack.functions_host.settings import AppSettings, HostOptions, load_host_json
-from devstack.functions_host.timer_triggers import TimerTrigger
+from devstack.functions_host.timer.triggers import TimerTrigger
 
 log = logging.getLogger(__name__)
 SHUTDOWN_GRACE_SECONDS = 30.0
@@ -105,7 +105,7 @@ class FunctionsHost:
     async def start(self) -> None:
         """Bind the HTTP port (a busy port fails before anything runs), then start every trigger."""
         self._actions.bind(asyncio.get_running_loop())
-        # The Event Grid webhook reads its body itself, bounded to Event Grid's 1 MB (eventgrid_payload.py).
+        # The Event Grid webhook reads its body itself, bounded to Event Grid's 1 MB (eventgrid/payload.py).
         application = web.Application(client_max_size=MAX_HTTP_BODY_BYTES)
         application.router.add_route("*", "/{tail:.*}", self._dispatch)
         self._web = web.AppRunner(application, shutdown_timeout=SHUTDOWN_GRACE_SECONDS, access_log=None)
@@ -176,7 +176,7 @@ class FunctionsHost:
         for listener in self._listeners:
             listener.stop()
         if self._tasks:
-            done, pending = await asyncio.wait(self._tasks, timeout=SHUTDOWN_GRACE_SECONDS)
+            _, pending = await asyncio.wait(self._tasks, timeout=SHUTDOWN_GRACE_SECONDS)
             for task in pending:
                 log.warning("%s did not stop in %ss; cancelling", task.get_name(), SHUTDOWN_GRACE_SECONDS)
                 task.cancel()

@@ -33,7 +33,8 @@ class OutValue(func.Out[T], Generic[T]):
         """Set the value the host sends once the function returns."""
         self._value = val
 
-    def get(self) -> T | None:
+    # func.Out annotates get() as returning T, but an output never set is None, as in the worker's own Out.
+    def get(self) -> T | None:  # type: ignore[override]
         """The value set so far (None if never set)."""
         return self._value
 

@@ -9,15 +9,14 @@ from pathlib import Path
 from types import FrameType
 
 from devstack import logs
-
-from .amqp import codec
-from .amqp.cbs import SasKey
-from .amqp.loop import DEFAULT_HANDSHAKE_TIMEOUT, EngineLoop
-from .amqp.server import BrokerHandler
-from .core.broker import Broker
-from .core.errors import TopologyError
-from .core.topology import load_topology
-from .store.sqlite_store import SqliteStore
+from devstack.servicebus.amqp import codec
+from devstack.servicebus.amqp.cbs import SasKey
+from devstack.servicebus.amqp.loop import DEFAULT_HANDSHAKE_TIMEOUT, EngineLoop
+from devstack.servicebus.amqp.server import BrokerHandler
+from devstack.servicebus.core.broker import Broker
+from devstack.servicebus.core.errors import TopologyError
+from devstack.servicebus.core.topology import load_topology
+from devstack.servicebus.store.sqlite_store import SqliteStore
 
 log = logging.getLogger(__name__)
 

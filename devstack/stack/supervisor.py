@@ -93,7 +93,11 @@ class Supervisor:
             return pid_listens(child.proc.pid, child.spec.port)
         return port_in_use(self.bind, child.spec.port)
 
-    def _wait_ready(self, child: Child, deadline: float, alive: Callable[[], bool]) -> None:
+    def _wait_ready(self, child: Child, deadline: float, stop_event: threading.Event | None = None) -> None:
+        """Until ``child`` answers on its port; fails if it exits (or ``stop_event`` is set) first."""
+        def alive() -> bool:
+            return child.proc.poll() is None and not (stop_event is not None and stop_event.is_set())
+
         wait_until_ready(lambda: self.ready(child), deadline, alive, f"{self.bind}:{child.spec.port}")
 
     def start(self, timeout: float = 60.0, stop_event: threading.Event | None = None) -> None:
@@ -106,9 +110,7 @@ class Supervisor:
                 if stop_event is not None and stop_event.is_set():
                     raise StackError("start-up interrupted")
                 try:
-                    self._wait_ready(child, time.monotonic() + timeout,
-                                     lambda: child.proc.poll() is None
-                                     and not (stop_event is not None and stop_event.is_set()))
+                    self._wait_ready(child, time.monotonic() + timeout, stop_event)
                 except StackError as exc:
                     if stop_event is not None and stop_event.is_set():
                         raise StackError("start-up interrupted") from None
@@ -127,7 +129,7 @@ class Supervisor:
             self._terminate(self.children[index], timeout=20.0)
             original = next(spec for spec in self.specs if spec.name == name)
             child = self._spawn(replace(original, env={**original.env, **env}), index)
-        self._wait_ready(child, time.monotonic() + timeout, lambda: child.proc.poll() is None)
+        self._wait_ready(child, time.monotonic() + timeout)
         self.sink("devstack", f"{name} restarted on port {child.spec.port} (pid {child.proc.pid})")
 
     def _spawn(self, spec: ServiceSpec, index: int | None = None) -> Child:

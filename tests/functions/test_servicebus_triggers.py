@@ -118,7 +118,7 @@ def test_sessions_run_in_order_one_at_a_time_and_idle_sessions_are_released(host
     starts = read_records(records, "sessions")
     assert [r["body"] for r in starts if r["session_id"] == "A"] == ["A0", "A1", "A2"]
     ends = read_records(records, "sessions-done")
-    for start, end in zip(starts[1:], ends):  # one call at a time: each starts after the previous ended
+    for start, end in zip(starts[1:], ends, strict=False):  # one call at a time: each starts after the previous ended
         assert start["start"] >= end["end"]
     assert session_state(broker, "A") == b"A2"
 

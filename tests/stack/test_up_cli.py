@@ -23,7 +23,8 @@ def busy_port() -> Iterator[int]:
 
 def run_up(data_dir: Path, *args: str, **ports: int) -> subprocess.CompletedProcess[str]:
     """`up` with free ports except those given; returns once it has refused (or after 60 s)."""
-    chosen = {name: ports.get(name) or free_port() for name in ("servicebus", "cosmos", "eventgrid", "dashboard", "host")}
+    chosen = {name: ports.get(name) or free_port()
+              for name in ("servicebus", "cosmos", "eventgrid", "dashboard", "host")}
     argv = [f"--{name}-port={port}" for name, port in chosen.items()]
     return subprocess.run([sys.executable, "-m", "devstack", "up", "--data-dir", str(data_dir), *argv, *args],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)

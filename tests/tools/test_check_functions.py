@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import APPS, TOOL
+from tests.tools.conftest import APPS, TOOL
 
 # What the project's own azure-functions (get_functions() + get_raw_bindings(), as the devstack host
 # and `func` use them) makes of an app, run in the project's venv.

@@ -7,10 +7,9 @@ from typing import Any
 from devstack.cosmos.core.batch import BatchOutcome, execute_batch
 from devstack.cosmos.core.catalog import Catalog
 from devstack.cosmos.core.changefeed import ChangePage, read_changes
-from devstack.cosmos.core.clock import Clock
 from devstack.cosmos.core.errors import NotFound
 from devstack.cosmos.core.items import Items
-from devstack.cosmos.core.ports import Store
+from devstack.cosmos.core.ports import Clock, Store
 from devstack.cosmos.core.queries import Queries
 from devstack.cosmos.core.records import ContainerRecord, Scope
 

@@ -5,11 +5,10 @@ import copy
 import json
 from typing import Any
 
-from devstack.cosmos.core.clock import Clock
 from devstack.cosmos.core.errors import BadRequest, Conflict, NotFound
 from devstack.cosmos.core.identity import new_container_rid, new_database_rid, new_etag, validate_id
 from devstack.cosmos.core.partition_keys import PartitionKeyDefinition
-from devstack.cosmos.core.ports import Store
+from devstack.cosmos.core.ports import Clock, Store
 from devstack.cosmos.core.records import ContainerRecord, DatabaseRecord
 from devstack.cosmos.core.ttl import expiry_time, validate_default_ttl
 
@@ -131,8 +130,8 @@ def _container_properties(body: Any) -> dict[str, Any]:
     else:
         properties["defaultTtl"] = ttl
     properties["indexingPolicy"] = _indexing_policy(body.get("indexingPolicy"))
-    properties.setdefault("conflictResolutionPolicy",
-                          {"mode": "LastWriterWins", "conflictResolutionPath": "/_ts", "conflictResolutionProcedure": ""})
+    properties.setdefault("conflictResolutionPolicy", {"mode": "LastWriterWins", "conflictResolutionPath": "/_ts",
+                                                       "conflictResolutionProcedure": ""})
     return properties
 
 

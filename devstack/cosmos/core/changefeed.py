@@ -13,10 +13,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from email.utils import parsedate_to_datetime
 
-from devstack.cosmos.core.clock import Clock
 from devstack.cosmos.core.documents import PAGE_CONTENT_BYTES
 from devstack.cosmos.core.errors import BadRequest
-from devstack.cosmos.core.ports import Store
+from devstack.cosmos.core.ports import Clock, Store
 from devstack.cosmos.core.records import ContainerRecord, Scope
 
 DEFAULT_PAGE = 100

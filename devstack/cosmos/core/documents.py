@@ -68,7 +68,7 @@ def parse_json(raw: bytes | str, what: str = "request body") -> Any:
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         _check_depth(value, what)
         return value
-    except UnicodeError as exc:
+    except (UnicodeDecodeError, UnicodeEncodeError) as exc:  # bytes that are not UTF-8; a lone surrogate
         raise BadRequest(f"the {what} is not valid Unicode text: {exc.reason}") from None
     except json.JSONDecodeError as exc:
         raise BadRequest(f"the {what} is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None

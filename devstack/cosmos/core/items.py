@@ -5,7 +5,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from devstack.cosmos.core.clock import Clock
 from devstack.cosmos.core.conditions import condition_holds
 from devstack.cosmos.core.documents import serialize_item
 from devstack.cosmos.core.effective_keys import effective_partition_key
@@ -13,7 +12,7 @@ from devstack.cosmos.core.errors import BadRequest, Conflict, NotFound, Precondi
 from devstack.cosmos.core.identity import new_etag, new_item_rid, validate_id
 from devstack.cosmos.core.partition_keys import canonical_key, components_of, parse_header
 from devstack.cosmos.core.patch import apply_patch, parse_patch_body
-from devstack.cosmos.core.ports import Store
+from devstack.cosmos.core.ports import Clock, Store
 from devstack.cosmos.core.records import ContainerRecord, StoredItem
 from devstack.cosmos.core.ttl import expiry_time, validate_item_ttl
 

@@ -89,8 +89,8 @@ def _parent(document: Any, path: list[str]) -> Any:
     for segment in path[:-1]:
         if isinstance(node, dict) and segment in node:
             node = node[segment]
-        elif isinstance(node, list) and _index(segment, len(node) - 1) is not None:
-            node = node[_index(segment, len(node) - 1)]
+        elif isinstance(node, list) and (index := _index(segment, len(node) - 1)) is not None:
+            node = node[index]
         else:
             raise BadRequest(f"the parent of /{'/'.join(path)} does not exist")
     return node

@@ -1,11 +1,27 @@
-"""The storage port the core needs; devstack/cosmos/store/ implements it on SQLite."""
+"""The ports the core needs: a clock (the wall clock in production) and storage (devstack/cosmos/store/ on SQLite)."""
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from typing import Protocol
 
 from devstack.cosmos.core.records import ContainerRecord, DatabaseRecord, Scope, StoredItem
+
+
+class Clock(Protocol):
+    """Anything that tells the current time in seconds since the epoch (tests drive TTL and timestamps with it)."""
+
+    def now(self) -> float:
+        """Seconds since the Unix epoch."""
+
+
+class SystemClock:
+    """The wall clock."""
+
+    def now(self) -> float:
+        """Seconds since the Unix epoch."""
+        return time.time()
 
 
 class Store(Protocol):

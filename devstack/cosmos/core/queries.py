@@ -22,10 +22,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from devstack.cosmos.core.clock import Clock
 from devstack.cosmos.core.documents import PAGE_CONTENT_BYTES
 from devstack.cosmos.core.errors import BadRequest
-from devstack.cosmos.core.ports import Store
+from devstack.cosmos.core.ports import Clock, Store
 from devstack.cosmos.core.records import ContainerRecord, Scope
 from devstack.cosmos.query import QueryError, iterate_query, parse_query
 

@@ -6,12 +6,12 @@
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from devstack.cosmos.core.errors import BadRequest
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

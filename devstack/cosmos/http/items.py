@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from aiohttp import web
 
@@ -82,6 +83,7 @@ def _query(ctx: RequestContext, read_feed: bool) -> web.Response:
     pk_header = ctx.header(PK_HEADER)
     whole_container = (ctx.flag("x-ms-documentdb-query-enablecrosspartition")
                        or ctx.header("x-ms-documentdb-partitionkeyrangeid") is not None)
+    parameters: dict[str, Any]
     if read_feed:
         text, parameters = None, {}
     else:
@@ -123,7 +125,7 @@ def _batch_result(outcome: BatchOutcome) -> dict:
     if outcome.error is not None:
         return {"statusCode": status_of(outcome.error), "requestCharge": 0.0, "message": outcome.error.message}
     status = _SUCCESS.get(outcome.operation, 200)
-    result = {"statusCode": status, "requestCharge": 1.0}
+    result: dict[str, Any] = {"statusCode": status, "requestCharge": 1.0}
     if outcome.operation == "upsert" and outcome.result and outcome.result.created:
         result["statusCode"] = 201
     if outcome.result is not None:

@@ -5,9 +5,9 @@ it over documents. Supported grammar and semantics: docs/cosmos-query.md.
 """
 from __future__ import annotations
 
-from .errors import QueryError
-from .executor import execute_query, iterate_query
-from .nodes import Query
-from .parser import parse_query
+from devstack.cosmos.query.errors import QueryError
+from devstack.cosmos.query.executor import execute_query, iterate_query
+from devstack.cosmos.query.nodes import Query
+from devstack.cosmos.query.parser import parse_query
 
 __all__ = ["Query", "QueryError", "execute_query", "iterate_query", "parse_query"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from .values import RANK_ARRAY, UNDEFINED, is_number, number_result, sort_key, type_rank
+from devstack.cosmos.query.values import RANK_ARRAY, UNDEFINED, is_number, number_result, sort_key, type_rank
 
 
 def aggregate(name: str, values: Sequence[Any]) -> Any:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeGuard
 
-from .errors import QueryError, unsupported
-from .functions import AGGREGATES
-from .like import LikePatternError, compile_like
-from .nodes import Call, Expr, Ident, Like, Literal, Member, Query, SelectItem, children, walk
+from devstack.cosmos.query.errors import QueryError, unsupported
+from devstack.cosmos.query.functions import AGGREGATES
+from devstack.cosmos.query.like import LikePatternError, compile_like
+from devstack.cosmos.query.nodes import Call, Expr, Ident, Like, Literal, Member, Query, SelectItem, children, walk
 
 
 def check_query(query: Query) -> None:
@@ -45,7 +45,7 @@ def output_names(items: Iterable[SelectItem]) -> list[str]:
     for item in items:
         if item.alias is not None:
             name = item.alias
-        elif isinstance(item.expr, Member) or isinstance(item.expr, Ident):
+        elif isinstance(item.expr, (Member, Ident)):
             name = item.expr.name
         else:
             unnamed += 1

@@ -9,14 +9,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from .aggregates import aggregate
-from .errors import QueryError
-from .functions import AGGREGATES, BUILDERS, call
-from .like import LikePatternError, compile_like
-from .limits import Budget, check_string_length
-from .nodes import (
+from devstack.cosmos.query.aggregates import aggregate
+from devstack.cosmos.query.errors import QueryError
+from devstack.cosmos.query.functions import AGGREGATES, BUILDERS, call
+from devstack.cosmos.query.like import LikePatternError, compile_like
+from devstack.cosmos.query.limits import Budget, check_string_length
+from devstack.cosmos.query.nodes import (
     ArrayLit,
     Between,
     Binary,
@@ -33,7 +33,7 @@ from .nodes import (
     Ternary,
     Unary,
 )
-from .values import UNDEFINED, compare, equals, is_number, number_result
+from devstack.cosmos.query.values import UNDEFINED, compare, equals, is_number, number_result
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,9 @@ class Evaluator:
         self._dispatch: dict[type, Callable[[Any, Scope], Any]] = {
             Literal: lambda node, scope: node.value,
             Param: lambda node, scope: self.parameters[node.name],
-            Ident: lambda node, scope: scope.bindings[node.name],
+            # Always a Row: analysis lets a grouped query read its alias only in GROUP BY keys and aggregates,
+            # which eval() answers from the Group before dispatching here.
+            Ident: lambda node, scope: cast(Row, scope).bindings[node.name],
             Member: self._member,
             Index: self._index,
             Unary: self._unary,

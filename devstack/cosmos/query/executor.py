@@ -10,12 +10,12 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from .analysis import is_grouped, output_names
-from .errors import QueryError
-from .evaluator import Evaluator, Group, Row, Scope
-from .limits import Budget, check_value_size
-from .nodes import Expr, FromClause, Ident, Literal, Param, Query, walk
-from .values import RANK_ARRAY, UNDEFINED, canonical, is_number, sort_key
+from devstack.cosmos.query.analysis import is_grouped, output_names
+from devstack.cosmos.query.errors import QueryError
+from devstack.cosmos.query.evaluator import Evaluator, Group, Row, Scope
+from devstack.cosmos.query.limits import Budget, check_value_size
+from devstack.cosmos.query.nodes import Expr, FromClause, Ident, Literal, Param, Query, walk
+from devstack.cosmos.query.values import RANK_ARRAY, UNDEFINED, canonical, is_number, sort_key
 
 
 def execute_query(query: Query, documents: Iterable[dict], parameters: Mapping[str, Any]) -> list[Any]:
@@ -78,10 +78,13 @@ def _rows(source: FromClause | None, documents: Iterable[dict]) -> Iterator[Row]
 
 def _follow(value: Any, path: tuple[str | int, ...]) -> Any:
     for step in path:
-        if (isinstance(step, str) and isinstance(value, dict) and step in value) or (isinstance(step, int) and isinstance(value, list) and 0 <= step < len(value)):
-            value = value[step]
-        else:
-            return UNDEFINED
+        match value, step:
+            case dict(), str() if step in value:
+                value = value[step]
+            case list(), int() if 0 <= step < len(value):
+                value = value[step]
+            case _:
+                return UNDEFINED
     return value
 
 
@@ -137,7 +140,7 @@ def _project(query: Query, evaluator: Evaluator, scopes: list[Scope]) -> Iterato
         return
     names = output_names(query.items)
     for scope in scopes:
-        built = {name: evaluator.eval(item.expr, scope) for name, item in zip(names, query.items)}
+        built = {name: evaluator.eval(item.expr, scope) for name, item in zip(names, query.items, strict=True)}
         # A projected undefined value leaves the property out; the row itself stays.
         yield _checked({name: value for name, value in built.items() if value is not UNDEFINED})
 

@@ -8,10 +8,10 @@ convention): ``? :``, OR, AND, NOT, ``??``, comparisons / IN / LIKE / BETWEEN, `
 """
 from __future__ import annotations
 
-from .errors import QueryError, unsupported
-from .functions import AGGREGATES, FUNCTIONS
-from .lexer import Kind, Token
-from .nodes import (
+from devstack.cosmos.query.errors import QueryError, unsupported
+from devstack.cosmos.query.functions import AGGREGATES, FUNCTIONS
+from devstack.cosmos.query.lexer import Kind, Token
+from devstack.cosmos.query.nodes import (
     ArrayLit,
     Between,
     Binary,
@@ -28,7 +28,7 @@ from .nodes import (
     Ternary,
     Unary,
 )
-from .values import UNDEFINED
+from devstack.cosmos.query.values import UNDEFINED
 
 (
     BP_TERNARY, BP_OR, BP_AND, BP_NOT, BP_COALESCE, BP_COMPARE, BP_CONCAT, BP_SHIFT, BP_ADD, BP_MUL, BP_UNARY,

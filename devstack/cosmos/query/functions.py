@@ -12,9 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from .errors import QueryError
-from .limits import MAX_STRING_LENGTH, check_array_length, check_string_length, json_size
-from .values import RANK_OBJECT, UNDEFINED, is_number, number_result, same_json, type_rank
+from devstack.cosmos.query.errors import QueryError
+from devstack.cosmos.query.limits import MAX_STRING_LENGTH, check_array_length, check_string_length, json_size
+from devstack.cosmos.query.values import RANK_OBJECT, UNDEFINED, is_number, number_result, same_json, type_rank
 
 #: Functions whose result is a new string or array, bounded by limits.py and charged to the query's budget.
 BUILDERS = frozenset({"LOWER", "UPPER", "CONCAT", "REPLACE", "TOSTRING", "ARRAY_CONCAT"})

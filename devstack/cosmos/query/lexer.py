@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 
-from .errors import QueryError
+from devstack.cosmos.query.errors import QueryError
 
 
 class Kind(Enum):

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import QueryError
+from devstack.cosmos.query.errors import QueryError
 
 MAX_STRING_LENGTH = 2 * 1024 * 1024
 MAX_VALUE_BYTES = 4 * 1024 * 1024

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -138,9 +138,10 @@ class ObjectLit:
     pos: int = field(default=0, compare=False)
 
 
-Expr = Union[
-    Literal, Param, Ident, Member, Index, Unary, Binary, Ternary, Between, InList, Like, Call, ArrayLit, ObjectLit
-]
+Expr = (
+    Literal | Param | Ident | Member | Index | Unary | Binary | Ternary | Between | InList | Like | Call | ArrayLit
+    | ObjectLit
+)
 
 
 def children(node: Expr) -> tuple[Expr, ...]:

@@ -12,11 +12,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from .analysis import check_query
-from .errors import QueryError, unsupported
-from .expressions import ExpressionParser, TokenStream
-from .lexer import Kind, tokenize
-from .nodes import Expr, FromClause, Literal, Param, Query, SelectItem, SortKey
+from devstack.cosmos.query.analysis import check_query
+from devstack.cosmos.query.errors import QueryError, unsupported
+from devstack.cosmos.query.expressions import ExpressionParser, TokenStream
+from devstack.cosmos.query.lexer import Kind, tokenize
+from devstack.cosmos.query.nodes import Expr, FromClause, Literal, Param, Query, SelectItem, SortKey
 
 T = TypeVar("T")
 
@@ -155,9 +155,11 @@ class _QueryParser:
                     raise stream.unexpected("a property name after '.'")
                 path.append(stream.advance().text)
             elif stream.accept_op("["):
-                step = stream.current
-                if step.kind is Kind.STRING or (step.kind is Kind.NUMBER and isinstance(step.value, int)):
-                    path.append(stream.advance().value)  # type: ignore[arg-type]
+                step, value = stream.current, stream.current.value
+                if (step.kind is Kind.STRING and isinstance(value, str)) or \
+                        (step.kind is Kind.NUMBER and isinstance(value, int)):
+                    stream.advance()
+                    path.append(value)
                 else:
                     raise stream.unexpected("a property name or array index")
                 stream.expect_op("]")

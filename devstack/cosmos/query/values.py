@@ -13,7 +13,7 @@ import json
 import math
 from typing import Any
 
-from .limits import check_value_size
+from devstack.cosmos.query.limits import check_value_size
 
 
 class _Undefined:
@@ -81,7 +81,7 @@ def same_json(left: Any, right: Any) -> bool:
             if isinstance(a, list):
                 if len(a) != len(b):
                     return False
-                pending.extend(zip(a, b))
+                pending.extend(zip(a, b, strict=True))
             else:
                 if a.keys() != b.keys():
                     return False

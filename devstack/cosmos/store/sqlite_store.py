@@ -192,7 +192,8 @@ class SqliteStore:
 
     def delete_partition(self, container_rid: str, partition_key: str) -> int:
         """Remove every item of one logical partition."""
-        cursor = self._db.execute("DELETE FROM items WHERE container_rid = ? AND pk = ?", (container_rid, partition_key))
+        cursor = self._db.execute("DELETE FROM items WHERE container_rid = ? AND pk = ?",
+                                  (container_rid, partition_key))
         return cursor.rowcount
 
     def scan_items(self, container_rid: str, scope: Scope, now: float) -> Iterator[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-# The app's own attributes (adapters/telemetry.py): the step that made the span and the delivery it serves.
+# The app's own attributes (core/telemetry.py): the step that made the span and the delivery it serves.
 SERVICE_ATTRIBUTE = "drone.service"
 DELIVERY_ID_ATTRIBUTE = "delivery.id"
 

@@ -139,7 +139,7 @@ def parse_advanced_filter(raw: Any) -> AdvancedFilter:
     if not isinstance(raw, dict):
         raise ValueError("must be an object with operatorType and key")
     operator, key = raw.get("operatorType"), raw.get("key")
-    if operator not in OPERATORS:
+    if not isinstance(operator, str) or operator not in OPERATORS:  # every operator name is a str
         raise ValueError(f"operatorType {operator!r} is not one of {list(OPERATORS)}")
     if not isinstance(key, str) or not key:
         raise ValueError("key is required (e.g. 'data.weight', 'subject', 'eventType')")

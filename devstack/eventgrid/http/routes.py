@@ -1,23 +1,22 @@
 """HTTP routes: publish to a topic, list a subscription's dead letters, health.
 
-The publish route answers what ``EventGridPublisherClient`` expects from a basic topic
+The routes own the wire (headers, authentication, body limits, status codes); what a request means is the
+core's (``core/service.py``). The publish route answers what ``EventGridPublisherClient`` expects from a basic topic
 (https://learn.microsoft.com/rest/api/eventgrid/dataplanepreview/publish-events): 200 with an empty
 body once every event is stored; 400/401/404/413 with ``{"error": {"code", "message"}}`` otherwise.
 """
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from aiohttp import web
 
-from devstack.eventgrid.core.config import EventGridConfig, Topic
+from devstack.eventgrid.core.config import Topic
 from devstack.eventgrid.core.errors import EventGridError, InvalidEvents, PayloadTooLarge, TopicNotFound, Unauthorized
-from devstack.eventgrid.core.events import MAX_REQUEST_BYTES, parse_publish
-from devstack.eventgrid.core.routing import route
+from devstack.eventgrid.core.events import MAX_REQUEST_BYTES
+from devstack.eventgrid.core.service import EventGridService
 from devstack.eventgrid.http.auth import authenticate
-from devstack.eventgrid.store.outbox import Delivery, NewDelivery, Outbox
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +40,10 @@ def events_path(topic_name: str) -> str:
 
 
 class Routes:
-    """Request handlers bound to the config, the outbox and the dispatcher's wake-up call."""
+    """Request handlers bound to the core service."""
 
-    def __init__(self, config: EventGridConfig, outbox: Outbox, wake: Callable[[], None],
-                 clock: Callable[[], float]) -> None:
-        self._config, self._outbox, self._wake, self._clock = config, outbox, wake, clock
+    def __init__(self, service: EventGridService) -> None:
+        self._service = service
 
     def install(self, app: web.Application) -> None:
         """Register every route on ``app``."""
@@ -60,37 +58,26 @@ class Routes:
             if "api-version" not in request.query:
                 raise InvalidEvents("the api-version query parameter is required (e.g. ?api-version=2018-01-01)")
             body = await self._read_body(request)
-            events = parse_publish(body, request.headers.get("Content-Type", ""), topic.input_schema, topic.name)
+            self._service.publish(topic, body, request.headers.get("Content-Type", ""))
         except EventGridError as exc:
             return self._error(exc, request)
-        pairs = route(topic, events)
-        self._outbox.enqueue((NewDelivery(topic.name, sub.name, ev.id, ev.body, ev.data_version)
-                              for sub, ev in pairs), self._clock())
-        log.info("topic %s: accepted %d event(s), %d delivery(ies) queued", topic.name, len(events), len(pairs))
-        self._wake()
         return web.Response(status=200)
 
     async def dead_letters(self, request: web.Request) -> web.Response:
         """The subscription's dead-lettered events, in Event Grid's dead-letter shape."""
         try:
             topic = self._authorized_topic(request)
-            name = request.match_info["subscription"]
-            if topic.subscription(name) is None:
-                raise TopicNotFound(f"topic {topic.name!r} has no subscription {name!r}")
+            letters = self._service.dead_letters(topic, request.match_info["subscription"])
         except EventGridError as exc:
             return self._error(exc, request)
-        rows = self._outbox.dead_letters(topic.name, name)
-        return web.json_response([dead_letter_view(row) for row in rows])
+        return web.json_response(letters)
 
     async def health(self, request: web.Request) -> web.Response:
         """Liveness plus how many deliveries are pending."""
-        return web.json_response({"status": "ok", "pending": self._outbox.pending_count()})
+        return web.json_response({"status": "ok", "pending": self._service.pending_count()})
 
     def _authorized_topic(self, request: web.Request) -> Topic:
-        name = request.match_info["topic"]
-        topic = self._config.topic(name)
-        if topic is None:
-            raise TopicNotFound(f"no topic named {name!r} is declared in the devstack Event Grid config")
+        topic = self._service.topic(request.match_info["topic"])
         authenticate(request.headers, topic.key, events_path(topic.name), datetime.now(UTC))
         return topic
 
@@ -110,21 +97,3 @@ class Routes:
         log.info("%s %s -> %d: %s", request.method, request.path, status, exc)
         return error_response(status, code, str(exc))
 
-
-def dead_letter_view(row: Delivery) -> dict[str, object]:
-    """A dead letter as Event Grid writes it: the event plus delivery metadata."""
-    return {
-        **row.event,
-        "deadLetterReason": row.dead_letter_reason,
-        "deliveryAttempts": row.attempts,
-        "lastDeliveryOutcome": row.last_outcome,
-        "lastHttpStatusCode": row.last_status,
-        "publishTime": _iso(row.enqueued_at),
-        "lastDeliveryAttemptTime": _iso(row.last_attempt_at),
-        "topicName": row.topic,
-        "subscriptionName": row.subscription,
-    }
-
-
-def _iso(epoch: float | None) -> str | None:
-    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat()

@@ -1,4 +1,5 @@
-"""SQLite outbox: one row per (event, subscription), committed before the publisher hears 200.
+"""SQLite outbox, the core's ``DeliveryStore`` (core/ports.py): one row per (event, subscription), committed
+before the publisher hears 200.
 
 A row is ``pending`` until delivered (then removed) or dead-lettered (kept, listable). Nothing is
 marked in flight on disk: a crash mid-attempt leaves the row pending, so it is delivered again after
@@ -10,9 +11,10 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from devstack.eventgrid.core.records import Delivery, NewDelivery
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS deliveries (
@@ -41,37 +43,6 @@ CREATE TABLE IF NOT EXISTS validated_endpoints (
     PRIMARY KEY (topic, subscription, endpoint_url)
 );
 """
-
-
-@dataclass(frozen=True)
-class NewDelivery:
-    """One event bound for one subscription."""
-
-    topic: str
-    subscription: str
-    event_id: str
-    event: dict[str, Any]
-    data_version: str = ""
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """A stored pending or dead-lettered row."""
-
-    id: int
-    topic: str
-    subscription: str
-    event_id: str
-    event: dict[str, Any]
-    data_version: str
-    enqueued_at: float
-    attempts: int
-    next_attempt_at: float
-    last_outcome: str | None = None
-    last_status: int | None = None
-    last_attempt_at: float | None = None
-    dead_letter_reason: str | None = None
-    dead_lettered_at: float | None = None
 
 
 _COLUMNS = ("id, topic, subscription, event_id, event_json, data_version, enqueued_at, attempts, "
@@ -165,10 +136,6 @@ class Outbox:
     def delivered(self, delivery_id: int) -> None:
         """Forget a delivered row."""
         self._write("DELETE FROM deliveries WHERE id = ?", (delivery_id,))
-
-    def postpone(self, delivery_id: int, next_attempt_at: float) -> None:
-        """Push a row back without counting an attempt (its subscription is not validated yet)."""
-        self._write("UPDATE deliveries SET next_attempt_at = ? WHERE id = ?", (next_attempt_at, delivery_id))
 
     def failed_attempt(self, delivery_id: int, attempts: int, outcome: str, status: int | None,
                        now: float, retry_at: float) -> None:

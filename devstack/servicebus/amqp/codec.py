@@ -13,9 +13,9 @@ from typing import Any
 
 from proton import Data, DataException, Described, symbol, ulong
 
-from ..core.filters import MessageFacts
-from ..core.message import Envelope, StoredMessage
-from . import primitives
+from devstack.servicebus.amqp import primitives
+from devstack.servicebus.core.filters import MessageFacts
+from devstack.servicebus.core.message import Envelope, StoredMessage
 
 HEADER, DELIVERY_ANNOTATIONS, MESSAGE_ANNOTATIONS, PROPERTIES, APPLICATION_PROPERTIES = 0x70, 0x71, 0x72, 0x73, 0x74
 DATA, SEQUENCE, VALUE, FOOTER = 0x75, 0x76, 0x77, 0x78
@@ -332,7 +332,7 @@ def encode_for_delivery(message: StoredMessage, *, locked_until: float | None,
         owned.append((_DEADLETTER_SOURCE_KEY, primitives.encode(message.dead_letter.source)))
     out = [_header_section(header, message.delivery_count),
            _annotations_section(buf, parts, owned, message.scheduled_at)]
-    user_extra = dict(extra_user or {})
+    user_extra: dict[Any, Any] = dict(extra_user or {})
     if message.dead_letter is not None:
         if message.dead_letter.reason is not None:
             user_extra["DeadLetterReason"] = message.dead_letter.reason
@@ -343,7 +343,7 @@ def encode_for_delivery(message: StoredMessage, *, locked_until: float | None,
         if code in (HEADER, DELIVERY_ANNOTATIONS, MESSAGE_ANNOTATIONS):
             continue
         if code == APPLICATION_PROPERTIES and user_extra:
-            merged = dict(decode_value(buf[start:end]) or {})
+            merged: dict[Any, Any] = dict(decode_value(buf[start:end]) or {})
             merged.update(user_extra)
             out.append(encode_value(Described(ulong(APPLICATION_PROPERTIES), merged)))
             wrote_user = True

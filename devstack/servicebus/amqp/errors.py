@@ -5,7 +5,7 @@ The SDK's table is azure/servicebus/_transport/_pyamqp_transport.py ``_ERROR_COD
 """
 from __future__ import annotations
 
-from ..core import errors
+from devstack.servicebus.core import errors
 
 INTERNAL_ERROR = "amqp:internal-error"
 UNAUTHORIZED = "amqp:unauthorized-access"

@@ -88,7 +88,8 @@ def collect(link: Link, delivery: Delivery, budget: ConnectionBudget, connection
         _finish_dropped(link, delivery)
         return None
     if state.oversize:
-        return _count_oversize(link, delivery, state, len(chunk))
+        _count_oversize(link, delivery, state, len(chunk))
+        return None
     if state.buffer is None and not delivery.partial:
         return _complete(link, delivery, state, chunk)
     if state.buffer is None:
@@ -98,7 +99,8 @@ def collect(link: Link, delivery: Delivery, budget: ConnectionBudget, connection
     if len(state.buffer) > state.limit:
         seen = len(state.buffer)
         _release(state, budget)
-        return _count_oversize(link, delivery, state, seen)
+        _count_oversize(link, delivery, state, seen)
+        return None
     if budget.buffered > connection_limit:
         log.info("connection buffers %d bytes of unfinished transfers: closing it", budget.buffered)
         _release(state, budget)
@@ -131,7 +133,8 @@ def _count_oversize(link: Link, delivery: Delivery, state: Reassembly, more: int
 
 def _complete(link: Link, delivery: Delivery, state: Reassembly, payload: bytes) -> bytes | None:
     if len(payload) > state.limit:  # a single frame can already be over a small limit
-        return _count_oversize(link, delivery, state, len(payload))
+        _count_oversize(link, delivery, state, len(payload))
+        return None
     link.advance()
     return payload
 

@@ -5,18 +5,18 @@ import logging
 from collections import deque
 from dataclasses import dataclass, field
 
-from cproton import ffi, lib
+from cproton import ffi, lib  # type: ignore[import-untyped]  # proton's cffi C binding ships no types
 from proton import Condition, Delivery, Endpoint, Link, Terminus, symbol
 
-from ..core.broker import SESSION_TIMEOUT, Broker, new_lock_token
-from ..core.entity import Entity
-from ..core.errors import BrokerError, MessageLockLost
-from ..core.message import StoredMessage
-from ..core.settlement import Outcome, settle
-from . import codec, limits
-from .cbs import Grant
-from .errors import INTERNAL_ERROR, TIMEOUT, condition_for
-from .limits import reject_condition
+from devstack.servicebus.amqp import codec, limits
+from devstack.servicebus.amqp.cbs import Grant
+from devstack.servicebus.amqp.errors import INTERNAL_ERROR, TIMEOUT, condition_for
+from devstack.servicebus.amqp.limits import reject_condition
+from devstack.servicebus.core.broker import SESSION_TIMEOUT, Broker, new_lock_token
+from devstack.servicebus.core.entity import Entity
+from devstack.servicebus.core.errors import BrokerError, MessageLockLost
+from devstack.servicebus.core.message import StoredMessage
+from devstack.servicebus.core.settlement import Outcome, settle
 
 log = logging.getLogger(__name__)
 
@@ -25,6 +25,12 @@ LOCKED_UNTIL_UTC = symbol("com.microsoft:locked-until-utc")
 DOTNET_EPOCH_TICKS = 621355968000000000  # .NET ticks at the Unix epoch (SDK constants.DATETIMEOFFSET_EPOCH)
 INGRESS_CREDIT = 500
 _REMOTE_CLOSED = Endpoint.REMOTE_CLOSED
+
+
+def _new_delivery(link: Link, tag: bytes) -> Delivery:
+    """A new outgoing delivery tagged with raw bytes (a lock token: the SDK reads it as uuid.UUID(bytes_le=tag))."""
+    # proton annotates the tag as str, but pn_delivery takes bytes, and a lock token must stay 16 raw bytes.
+    return link.delivery(tag)  # type: ignore[arg-type]
 
 
 @dataclass(eq=False)
@@ -125,7 +131,7 @@ class DeliveryLink:
     def deliver(self, message: StoredMessage, token: bytes | None, locked_until: float | None) -> None:
         """Transfer one message; the delivery tag is the lock token (SDK: uuid.UUID(bytes_le=tag))."""
         payload = codec.encode_for_delivery(message, locked_until=locked_until)
-        delivery = self.link.delivery(token or new_lock_token())
+        delivery = _new_delivery(self.link, token or new_lock_token())
         self.link.send(payload)
         self.link.advance()
         if not self.peek_lock:
@@ -271,7 +277,7 @@ class ReplyLink:
     def flush(self) -> None:
         """Send queued replies, presettled."""
         while self.pending and self.link.credit > 0:
-            delivery = self.link.delivery(new_lock_token())
+            delivery = _new_delivery(self.link, new_lock_token())
             self.link.send(self.pending.popleft())
             self.link.advance()
             delivery.settle()

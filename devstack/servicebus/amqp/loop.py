@@ -13,11 +13,12 @@ import logging
 import selectors
 import socket
 import time
+from collections.abc import Callable
 from typing import Any, Protocol
 
-from proton import Collector, Connection, Transport
+from proton import Collector, Connection, Event, Transport
 
-from .sequencing import DeliverySequencer
+from devstack.servicebus.amqp.sequencing import DeliverySequencer
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class EngineLoop:
         self.selector.register(self.listener, selectors.EVENT_READ)
         self.endpoints: dict[socket.socket, _Endpoint] = {}
         self._stopping = False
-        self._methods: dict[str, Any] = {}
+        self._methods: dict[str, Callable[[Event], object] | None] = {}  # the handler's method per event type
         self._accept_paused_until = 0.0  # 0: the listener is registered with the selector
         self._accept_backoff = _ACCEPT_BACKOFF_MIN
 
@@ -92,8 +93,8 @@ class EngineLoop:
             for key, mask in self.selector.select(timeout):
                 if key.fileobj is self.listener:
                     self._accept()
-                else:
-                    endpoint = self.endpoints.get(key.fileobj)  # type: ignore[call-overload]
+                elif isinstance(key.fileobj, socket.socket):  # every other registered file is a client's socket
+                    endpoint = self.endpoints.get(key.fileobj)
                     if endpoint is not None:
                         self._service(endpoint, readable=bool(mask & selectors.EVENT_READ))
             if time.monotonic() >= next_tick:
@@ -219,8 +220,11 @@ class EngineLoop:
             pending = transport.pending()
             if pending <= 0:
                 break
+            data = transport.peek(pending)
+            if not data:  # proton returns the pending bytes; None only if the transport has none after all
+                break
             try:
-                sent = endpoint.sock.send(transport.peek(pending))
+                sent = endpoint.sock.send(data)
             except BlockingIOError:
                 sent = 0
             except OSError:
@@ -243,10 +247,11 @@ class EngineLoop:
             if event is None:
                 return
             name = event.type.method
-            method = self._methods.get(name)
-            if method is None:
-                method = self._methods[name] = getattr(self.handler, name, False)
-            if method:
+            try:
+                method = self._methods[name]
+            except KeyError:  # first event of this type: look the method up once (None: the handler has none)
+                method = self._methods[name] = getattr(self.handler, name, None)
+            if method is not None:
                 method(event)
             collector.pop()
 

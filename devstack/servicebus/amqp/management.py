@@ -13,13 +13,13 @@ from typing import Any
 
 from proton import UNDESCRIBED, Array, Data, symbol, timestamp
 
-from ..core import management as ops
-from ..core.broker import Broker
-from ..core.entity import Entity
-from ..core.errors import BrokerError, InvalidOperation
-from ..core.settlement import settle_many
-from . import codec
-from .errors import condition_for, status_for
+from devstack.servicebus.amqp import codec
+from devstack.servicebus.amqp.errors import condition_for, status_for
+from devstack.servicebus.core import management as ops
+from devstack.servicebus.core.broker import Broker
+from devstack.servicebus.core.entity import Entity
+from devstack.servicebus.core.errors import BrokerError, InvalidOperation
+from devstack.servicebus.core.settlement import settle_many
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class ManagementNode:
     def _renew_lock(self, body: dict[str, Any]) -> Reply:
         tokens = [_token(t) for t in _items(body["lock-tokens"])]
         expiries = ops.renew_locks(self.broker, self._entity(), tokens)
-        return 200, {"expirations": Array(UNDESCRIBED, Data.TIMESTAMP, *[_ts(e) for e in expiries])}
+        return 200, {"expirations": _array(Data.TIMESTAMP, *[_ts(e) for e in expiries])}
 
     def _peek(self, body: dict[str, Any]) -> Reply:
         found = ops.peek(self._entity(), int(body.get("from-sequence-number") or 0),
@@ -130,7 +130,7 @@ class ManagementNode:
     def _schedule(self, body: dict[str, Any]) -> Reply:
         envelopes = [codec.read_envelope(bytes(_get(m, "message"))) for m in _items(body["messages"])]
         seqs = self.broker.send(self.path, envelopes)
-        return 200, {"sequence-numbers": Array(UNDESCRIBED, Data.LONG, *seqs)}
+        return 200, {"sequence-numbers": _array(Data.LONG, *seqs)}
 
     def _cancel_scheduled(self, body: dict[str, Any]) -> Reply:
         ops.cancel_scheduled(self.broker, self.path, [int(s) for s in _items(body["sequence-numbers"])])
@@ -197,11 +197,17 @@ def _text(value: Any) -> str | None:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
+def _array(type_code: int, *elements: Any) -> Array:
+    """An AMQP array without a descriptor."""
+    # proton annotates Array's descriptor as PythonAMQPData, a union that leaves out proton's own UNDESCRIBED.
+    return Array(UNDESCRIBED, type_code, *elements)  # type: ignore[arg-type]
+
+
 def _opt_text(value: Any) -> str | None:
     return _text(value)
 
 
-def _reply(correlation_id: Any, application_properties: dict[str, Any], value: Any) -> bytes:
+def _reply(correlation_id: Any, application_properties: dict[Any, Any], value: Any) -> bytes:
     properties = [None, None, None, None, None, correlation_id]
     out = [codec.encode_value(codec.Described(codec.ulong(codec.PROPERTIES), properties)),
            codec.encode_value(codec.Described(codec.ulong(codec.APPLICATION_PROPERTIES), application_properties)),

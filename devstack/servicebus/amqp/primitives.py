@@ -33,7 +33,7 @@ _FIXED = {
     0x83: (8, lambda b: timestamp(struct.unpack(">q", b)[0])),  # timestamp
     0x98: (16, lambda b: uuid.UUID(bytes=bytes(b))),  # uuid
 }
-_EMPTY = {0x40: None, 0x41: True, 0x42: False, 0x43: uint(0), 0x44: ulong(0), 0x45: []}
+_EMPTY: dict[int, Any] = {0x40: None, 0x41: True, 0x42: False, 0x43: uint(0), 0x44: ulong(0), 0x45: []}
 
 
 # How deep lists, maps and described values may nest. AMQP sets no limit, but every section the
@@ -106,7 +106,8 @@ def _compound(code: int, buf: bytes, i: int, count: int, end: int, depth: int) -
     if i != end:
         raise Unsupported("compound size mismatch")
     if code in (0xC1, 0xD1):
-        return dict(zip(items[0::2], items[1::2])), end
+        # A map holds key/value pairs; a dangling last key (an odd count) is dropped, as it always was.
+        return dict(zip(items[0::2], items[1::2], strict=False)), end
     return items, end
 
 

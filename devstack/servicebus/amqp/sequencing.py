@@ -18,10 +18,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from typing import Any
 
 from proton import Described, uint, ulong
 
-from . import primitives
+from devstack.servicebus.amqp import primitives
 
 log = logging.getLogger(__name__)
 
@@ -92,26 +93,26 @@ class DeliverySequencer:
         except (primitives.Unsupported, primitives.Malformed, IndexError, ValueError, TypeError):
             return frame  # malformed: proton refuses it as it would have
 
-    def _transfer(self, frame: bytes, body: int, channel: int, fields: list[object], end: int) -> bytes:
+    def _transfer(self, frame: bytes, body: int, channel: int, fields: list[Any], end: int) -> bytes:
         session = self._sessions.setdefault(channel, _Session())
         handle = fields[0]
         more = len(fields) > 5 and bool(fields[5])
         aborted = len(fields) > 9 and bool(fields[9])
         starts_delivery = handle not in session.unfinished
         if more and not aborted:
-            session.unfinished.add(handle)  # type: ignore[arg-type]
+            session.unfinished.add(handle)
         else:
-            session.unfinished.discard(handle)  # type: ignore[arg-type]
+            session.unfinished.discard(handle)
         if not starts_delivery:
             return frame
         given = fields[1] if len(fields) > 1 else None
         if session.expected is None:
-            session.expected = int(given) if given is not None else None  # type: ignore[call-overload]
+            session.expected = int(given) if given is not None else None
         expected = session.expected
         if expected is None:
             return frame
         session.expected = (expected + 1) % 2**32
-        if given is None or int(given) == expected:  # type: ignore[call-overload]
+        if given is None or int(given) == expected:
             return frame
         fields[1] = uint(expected)
         performative = primitives.encode(Described(ulong(_TRANSFER), fields))

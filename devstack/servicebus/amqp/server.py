@@ -9,17 +9,14 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from proton import Condition, Connection, Delivery, Endpoint, Event, Handler, Link
 
-from ..core import timers
-from ..core.broker import Broker
-from ..core.errors import BrokerError
-from . import codec, limits
-from .cbs import SasKey, TokenRejected, resource_path
-from .errors import INTERNAL_ERROR, UNAUTHORIZED, condition_for
-from .links import (
+from devstack.servicebus.amqp import codec, limits
+from devstack.servicebus.amqp.cbs import SasKey, TokenRejected, resource_path
+from devstack.servicebus.amqp.errors import INTERNAL_ERROR, UNAUTHORIZED, condition_for
+from devstack.servicebus.amqp.links import (
     SESSION_FILTER,
     ConnectionState,
     DeliveryLink,
@@ -31,7 +28,10 @@ from .links import (
     refuse,
     reply_link_for,
 )
-from .management import ManagementNode
+from devstack.servicebus.amqp.management import ManagementNode
+from devstack.servicebus.core import timers
+from devstack.servicebus.core.broker import Broker
+from devstack.servicebus.core.errors import BrokerError
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,19 @@ MANAGEMENT_SUFFIX = "/$management"
 DEFAULT_SESSION_WAIT = 60.0  # the service's default when the client sends no com.microsoft:timeout
 TOKEN_CHECK_SECONDS = 0.5  # how often links are checked for lapsed tokens (SAS expiry is in whole seconds)
 TIMEOUT_PROPERTY = "com.microsoft:timeout"
+
+_T = TypeVar("_T")
+
+
+def _of(event: Event, endpoint: _T | None) -> _T:
+    """The connection, session, link or delivery an event is about.
+
+    proton types every ``Event`` accessor as optional; each handler below reads only the ones its event
+    type always carries, so a missing one is a broken event, handled like any other error (``guarded``).
+    """
+    if endpoint is None:
+        raise LookupError(f"{event.type} event without the endpoint it is about")
+    return endpoint
 
 
 def guarded(method: Callable[..., None]) -> Callable[..., None]:
@@ -82,7 +95,7 @@ class BrokerHandler(Handler):
     @guarded
     def on_connection_remote_open(self, event: Event) -> None:
         """Accept the connection."""
-        connection = event.connection
+        connection = _of(event, event.connection)
         connection.sb_state = ConnectionState()
         self._connections.add(connection.sb_state)
         connection.container = connection.remote_container or "devstack-servicebus"
@@ -93,7 +106,7 @@ class BrokerHandler(Handler):
 
     def on_session_remote_open(self, event: Event) -> None:
         """Accept every session."""
-        event.session.open()
+        _of(event, event.session).open()
 
     @guarded
     def on_session_remote_close(self, event: Event) -> None:
@@ -102,7 +115,7 @@ class BrokerHandler(Handler):
         Ending a session detaches every link on it (AMQP 1.0 part 2, 2.5.5 "Session Endpoints"), but
         proton raises no link event for that, so the links are dropped here as on connection loss.
         """
-        session = event.session
+        session = _of(event, event.session)
         state: ConnectionState | None = getattr(session.connection, "sb_state", None)
         if state is not None:
             self._release_links(state, session._impl)
@@ -111,8 +124,9 @@ class BrokerHandler(Handler):
     @guarded
     def on_connection_remote_close(self, event: Event) -> None:
         """Release what the connection held, then close it."""
-        self._release_connection(event.connection)
-        event.connection.close()
+        connection = _of(event, event.connection)
+        self._release_connection(connection)
+        connection.close()
 
     def on_transport_closed(self, event: Event) -> None:
         """A socket went away (possibly without closing): release its locks and sessions."""
@@ -144,7 +158,7 @@ class BrokerHandler(Handler):
     @guarded
     def on_link_remote_open(self, event: Event) -> None:
         """Route a new link to CBS, management, a sender or a receiver."""
-        link = event.link
+        link = _of(event, event.link)
         state: ConnectionState = link.connection.sb_state
         if link.is_sender:
             address = _path(link.remote_source.address)
@@ -231,17 +245,18 @@ class BrokerHandler(Handler):
         handler = getattr(event.link, "sb_link", None)
         if isinstance(handler, DeliveryLink) and handler.entity is not None and not handler.closed:
             self.broker.pump(handler.entity)
-            if event.link.drain_mode:
+            link = _of(event, event.link)
+            if link.drain_mode:
                 # A drain request wants the rest of its credit back at once when nothing is ready
                 # (AMQP 1.0 part 2, 2.6.7 "Flow Control": drain).
-                event.link.drained()
+                link.drained()
         elif isinstance(handler, ReplyLink):
             handler.flush()
 
     @guarded
     def on_link_remote_close(self, event: Event) -> None:
         """The client detached: release what the link held, detach our end."""
-        link = event.link
+        link = _of(event, event.link)
         state: ConnectionState | None = getattr(link.connection, "sb_state", None)
         if state is not None:
             self._drop_link(state, link)
@@ -264,8 +279,8 @@ class BrokerHandler(Handler):
     @guarded
     def on_delivery(self, event: Event) -> None:
         """A transfer from a client, or a client's disposition for one of ours."""
-        delivery: Delivery = event.delivery
-        link = event.link
+        delivery = _of(event, event.delivery)
+        link = _of(event, event.link)
         handler = getattr(link, "sb_link", None)
         if link.is_sender:
             if isinstance(handler, DeliveryLink) and delivery.updated:

@@ -6,16 +6,21 @@ import logging
 import random
 from collections.abc import Callable, Iterable
 
-from .entity import DEAD_LETTER_SUFFIX, Consumer, Entity, SessionSlot, Waiter
-from .errors import EntityNotFound, InvalidOperation, MessageLockLost, MessageSizeExceeded, SessionCannotBeLocked
-from .filters import MessageFacts
-from .message import DeadLetterInfo, Envelope, Lock, MessageState, StoredMessage
-from .store_port import MessageStore
-from .topology import EntitySettings, TopicSettings, Topology
+from devstack.servicebus.core.entity import DEAD_LETTER_SUFFIX, Consumer, Entity, SessionSlot, Waiter
+from devstack.servicebus.core.errors import (
+    EntityNotFound,
+    InvalidOperation,
+    MessageLockLost,
+    MessageSizeExceeded,
+    SessionCannotBeLocked,
+)
+from devstack.servicebus.core.filters import MessageFacts
+from devstack.servicebus.core.message import DeadLetterInfo, Envelope, Lock, MessageState, StoredMessage
+from devstack.servicebus.core.ports import Clock, MessageStore
+from devstack.servicebus.core.topology import EntitySettings, TopicSettings, Topology
 
 log = logging.getLogger(__name__)
 
-Clock = Callable[[], float]
 MAX_MESSAGE_BYTES = 256 * 1024  # Standard tier limit (docs: Service Bus quotas)
 MAX_FORWARD_HOPS = 4  # docs: auto-forwarding chains at most 4 hops (MaxTransferHopCountExceeded)
 SESSION_TIMEOUT = "timeout"
@@ -152,9 +157,10 @@ class Broker:
         target = entity.settings.forward_to
         # A scheduled message waits in the entity it was sent to (so it can be cancelled by the
         # sequence number it was given there) and is forwarded when due, as a topic's is fanned out.
-        forwards = bool(target) and key_is_not_self(target, entity) and dead_letter is None and not scheduled
-        if forwards and hops < MAX_FORWARD_HOPS:
-            return self._accept(target.lower(), envelope, now, hops + 1)
+        forward_to = target if target and key_is_not_self(target, entity) and dead_letter is None and not scheduled \
+            else None
+        if forward_to is not None and hops < MAX_FORWARD_HOPS:
+            return self._accept(forward_to.lower(), envelope, now, hops + 1)
         message = StoredMessage(
             entity=entity.key, seq=entity.next_seq(), payload=envelope.payload,
             message_id=envelope.message_id, session_id=envelope.session_id, enqueued_at=now,
@@ -163,7 +169,7 @@ class Broker:
             state=MessageState.SCHEDULED if scheduled else MessageState.ACTIVE, dead_letter=dead_letter)
         message.expires_at = _expiry(envelope.ttl, [ttl_cap, entity.settings.default_ttl],
                                      max(envelope.scheduled_at or now, now))
-        if forwards:
+        if forward_to is not None:
             # docs (auto-forwarding): a message is dead-lettered after more than 4 forwarding hops,
             # so a forwarding cycle ends in a dead-letter queue.
             self._store_dead_letter(entity, message, DeadLetterInfo(

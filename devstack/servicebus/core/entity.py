@@ -7,8 +7,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .message import MessageState, StoredMessage
-from .topology import EntitySettings
+from devstack.servicebus.core.message import MessageState, StoredMessage
+from devstack.servicebus.core.topology import EntitySettings
 
 DEAD_LETTER_SUFFIX = "/$deadletterqueue"
 

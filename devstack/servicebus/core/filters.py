@@ -61,21 +61,16 @@ class CorrelationFilter:
 
     def matches(self, facts: MessageFacts) -> bool:
         """True when every named field is present and equal."""
-        for name, expected in self.system.items():
-            if facts.system.get(name) != expected:
-                return False
-        for name, expected in self.user.items():
-            if name not in facts.user or facts.user[name] != expected:
-                return False
-        return True
+        return all(facts.system.get(name) == expected for name, expected in self.system.items()) and \
+            all(name in facts.user and facts.user[name] == expected for name, expected in self.user.items())
 
 
 class SqlRuleFilter:
-    """A ``FilterType: Sql`` rule, evaluated by the SQL filter engine (core/sql_filter.py)."""
+    """A ``FilterType: Sql`` rule, evaluated by the SQL filter engine (core/sql_filter/)."""
 
     def __init__(self, expression: str) -> None:
         # Imported here so a topology without SQL rules never depends on the engine.
-        from .sql_filter import compile_sql_filter
+        from devstack.servicebus.core.sql_filter import compile_sql_filter
 
         self.expression = expression
         self._compiled = compile_sql_filter(expression)

@@ -4,10 +4,10 @@ from __future__ import annotations
 import heapq
 from dataclasses import dataclass
 
-from .broker import Broker
-from .entity import Entity, SessionSlot
-from .errors import InvalidOperation, MessageNotFound, SessionLockLost
-from .message import MessageState, StoredMessage
+from devstack.servicebus.core.broker import Broker
+from devstack.servicebus.core.entity import Entity, SessionSlot
+from devstack.servicebus.core.errors import InvalidOperation, MessageNotFound, SessionLockLost
+from devstack.servicebus.core.message import MessageState, StoredMessage
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from .filters import MessageFacts
+from devstack.servicebus.core.filters import MessageFacts
 
 
 class MessageState(enum.IntEnum):

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import enum
 
-from .broker import Broker
-from .errors import InvalidOperation
-from .message import MessageState
+from devstack.servicebus.core.broker import Broker
+from devstack.servicebus.core.errors import InvalidOperation
+from devstack.servicebus.core.message import MessageState
 
 
 class Outcome(enum.Enum):

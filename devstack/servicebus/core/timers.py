@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import heapq
 
-from .broker import SESSION_TIMEOUT, Broker
-from .entity import Entity
-from .message import MessageState
+from devstack.servicebus.core.broker import SESSION_TIMEOUT, Broker
+from devstack.servicebus.core.entity import Entity
+from devstack.servicebus.core.message import MessageState
 
 DUPLICATE_PRUNE_SECONDS = 30.0
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import TopologyError
-from .filters import CorrelationFilter, RuleFilter, SqlRuleFilter, TrueFilter
+from devstack.servicebus.core.errors import TopologyError
+from devstack.servicebus.core.filters import CorrelationFilter, RuleFilter, SqlRuleFilter, TrueFilter
 
 # Azure defaults (docs: Service Bus quotas / queue properties).
 DEFAULT_LOCK_SECONDS = 60.0

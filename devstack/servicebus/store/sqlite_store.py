@@ -14,8 +14,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from ..core.message import DeadLetterInfo, MessageState, StoredMessage
-from ..core.store_port import Snapshot
+from devstack.servicebus.core.message import DeadLetterInfo, MessageState, StoredMessage
+from devstack.servicebus.core.ports import Snapshot
 
 log = logging.getLogger(__name__)
 

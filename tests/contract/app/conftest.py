@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.contract.app.webhook import Recorder, webhook
 from tests.support.cosmos import CosmosEmulator, run_cosmos
 from tests.support.eventgrid import EventGrid, run_eventgrid
 from tests.support.servicebus import Broker, run_broker
+from tests.support.webhook import Webhook, running
 
 RESOURCES = Path(__file__).resolve().parents[3] / "resources"
 
@@ -29,14 +29,14 @@ def cosmos(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CosmosEmulator]
 
 
 @pytest.fixture(scope="package")
-def subscriber() -> Iterator[Recorder]:
+def subscriber() -> Iterator[Webhook]:
     """Stands in for the Functions host's Event Grid webhook."""
-    with webhook() as recorder:
-        yield recorder
+    with running(Webhook()) as hook:
+        yield hook
 
 
 @pytest.fixture(scope="package")
-def eventgrid(tmp_path_factory: pytest.TempPathFactory, subscriber: Recorder) -> Iterator[EventGrid]:
+def eventgrid(tmp_path_factory: pytest.TempPathFactory, subscriber: Webhook) -> Iterator[EventGrid]:
     """The Event Grid emulator with the app's own eventgrid.json, delivering to ``subscriber``."""
     env = {"FUNCTIONS_PORT": str(subscriber.port)}
     with run_eventgrid(tmp_path_factory.mktemp("app-eventgrid"), RESOURCES / "eventgrid.json", env=env) as running:

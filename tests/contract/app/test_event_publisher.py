@@ -15,8 +15,8 @@ from contracts.reasons import ReasonCode
 from core.outbound import outcome_event
 from core.ports import EventPublisher
 from core.settings import Settings
-from tests.contract.app.webhook import Recorder
 from tests.support.eventgrid import EventGrid
+from tests.support.webhook import Webhook
 
 Observe = Callable[[str], list[dict[str, Any]]]   # delivery id -> events delivered for it
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
@@ -78,8 +78,8 @@ class TestEventGridEventPublisher(EventPublisherContract):
             "EventGridTopicKey": eventgrid.key_for("delivery-events")}))
 
     @pytest.fixture()
-    def observe(self, subscriber: Recorder) -> Observe:
+    def observe(self, subscriber: Webhook) -> Observe:
         def seen(delivery_id: str) -> list[dict[str, Any]]:
-            events = subscriber.wait_for(lambda all_: any(e["data"]["deliveryId"] == delivery_id for e in all_))
+            events = subscriber.wait_for_events(lambda all_: any(e["data"]["deliveryId"] == delivery_id for e in all_))
             return [e for e in events if e["data"]["deliveryId"] == delivery_id]
         return seen

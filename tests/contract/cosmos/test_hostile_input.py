@@ -67,7 +67,8 @@ def test_non_ascii_digit_in_query_text_is_400(container: ContainerProxy, text: s
 
 def test_partition_key_version_that_is_not_1_or_2_is_400(emulator: CosmosEmulator, database: DatabaseProxy) -> None:
     for version in ("x", None, 3, True, [2]):
-        body = {"id": f"v-{uuid.uuid4().hex[:8]}", "partitionKey": {"paths": ["/pk"], "kind": "Hash", "version": version}}
+        body = {"id": f"v-{uuid.uuid4().hex[:8]}",
+                "partitionKey": {"paths": ["/pk"], "kind": "Hash", "version": version}}
         status, reply = rest.request(emulator.endpoint, emulator.key, "POST", f"/dbs/{database.id}/colls", "colls",
                                      f"dbs/{database.id}", body=json.dumps(body).encode())
         if version is None:  # null is "not given"

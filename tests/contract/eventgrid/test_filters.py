@@ -8,8 +8,8 @@ from azure.core.credentials import AzureKeyCredential
 from azure.eventgrid import EventGridEvent, EventGridPublisherClient
 
 from tests.contract.eventgrid.publishing import wait_until_drained
-from tests.contract.eventgrid.webhook import Webhook, running
 from tests.support.eventgrid import run_eventgrid
+from tests.support.webhook import Webhook, running
 
 SUBSCRIPTIONS = {
     "everything": {},

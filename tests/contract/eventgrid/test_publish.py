@@ -14,8 +14,8 @@ from azure.core.exceptions import ClientAuthenticationError, HttpResponseError, 
 from azure.core.messaging import CloudEvent
 from azure.eventgrid import EventGridEvent, EventGridPublisherClient, generate_sas
 
-from tests.contract.eventgrid.webhook import Webhook, running
 from tests.support.eventgrid import EventGrid, run_eventgrid
+from tests.support.webhook import Webhook, running
 
 KEY = "ZGV2c3RhY2stZXZlbnRncmlkLWtleQ=="
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.contract.eventgrid.publishing import SCALE, one_topic, publish, wait_until_drained
-from tests.contract.eventgrid.webhook import Webhook, running
 from tests.support.eventgrid import run_eventgrid
+from tests.support.webhook import Webhook, running
 
 
 def test_kill_mid_retry_then_restart_delivers_with_the_attempt_count_kept(tmp_path: Path) -> None:

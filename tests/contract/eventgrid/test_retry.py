@@ -7,9 +7,9 @@ import sys
 from pathlib import Path
 
 from tests.contract.eventgrid.publishing import SCALE, one_topic, publish, wait_for_dead_letters, wait_until_drained
-from tests.contract.eventgrid.webhook import Webhook, running
 from tests.support.eventgrid import run_eventgrid
 from tests.support.processes import REPO_ROOT
+from tests.support.webhook import Webhook, running
 
 
 def test_failing_subscriber_gets_the_event_on_a_later_attempt(tmp_path: Path) -> None:

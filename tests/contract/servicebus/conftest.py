@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 from azure.servicebus import ServiceBusClient
 
+from tests.contract.servicebus.topology import CONFIG
 from tests.support.servicebus import Broker, run_broker
-
-from .topology import CONFIG
 
 
 @pytest.fixture(scope="package")

@@ -19,9 +19,8 @@ from azure.servicebus.exceptions import OperationTimeoutError
 from proton import UNDESCRIBED, Array, Data, Message, symbol
 
 from devstack.servicebus.amqp.links import delivery_tag
+from tests.contract.servicebus.raw_client import connect
 from tests.support.servicebus import Broker
-
-from .raw_client import connect
 
 
 def test_pipelined_renew_lock_requests_are_each_answered_by_correlation_id(broker: Broker) -> None:
@@ -38,7 +37,7 @@ def test_pipelined_renew_lock_requests_are_each_answered_by_correlation_id(broke
         requests = conn.create_sender("renew-pipelined/$management")
         replies = conn.create_receiver("renew-pipelined/$management", name="mgmt-replies", credit=1)
         ids = [f"renew-{i}" for i in range(len(tokens))]
-        for message_id, token in zip(ids, tokens):  # all sent before any reply is read
+        for message_id, token in zip(ids, tokens, strict=True):  # all sent before any reply is read
             requests.send(Message(id=message_id, reply_to="mgmt-replies",
                                   properties={"operation": "com.microsoft:renew-lock"},
                                   body={symbol("lock-tokens"): Array(UNDESCRIBED, Data.UUID, token)}),

@@ -12,10 +12,9 @@ from pathlib import Path
 
 from azure.servicebus import ServiceBusClient, ServiceBusMessage
 
+from tests.contract.servicebus.raw_client import open_connection
+from tests.contract.servicebus.topology import CONFIG
 from tests.support.servicebus import Broker, run_broker
-
-from .raw_client import open_connection
-from .topology import CONFIG
 
 HANDSHAKE_TIMEOUT = 1.0
 

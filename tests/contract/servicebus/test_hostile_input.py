@@ -5,6 +5,7 @@ maps) are sent with proton's client; afterwards the real SDK must still be serve
 """
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 from pathlib import Path
@@ -13,10 +14,9 @@ from azure.servicebus import ServiceBusClient, ServiceBusMessage
 from proton import Delivery, Endpoint, Link, Message
 from proton.utils import BlockingConnection, LinkDetached
 
+from tests.contract.servicebus.raw_client import connect, open_connection, put_token_request, send_raw
+from tests.contract.servicebus.raw_frames import StubbornSender
 from tests.support.servicebus import Broker
-
-from .raw_client import connect, open_connection, put_token_request, send_raw
-from .raw_frames import StubbornSender
 
 MB = 1024 * 1024
 
@@ -119,10 +119,8 @@ def test_many_links_each_under_the_limit_exhaust_the_connection_budget(broker: B
         condition = conn.conn.remote_condition
         assert condition is not None and condition.name == "amqp:resource-limit-exceeded"
     finally:
-        try:
+        with contextlib.suppress(Exception):
             conn.close()
-        except Exception:
-            pass
     assert rss_mb(broker) - before < 20
     assert_serves(broker)
 
@@ -131,7 +129,8 @@ def test_put_token_with_odd_sig_or_huge_expiry_gets_401_and_cbs_stays_open(broke
     logged = tracebacks(broker)
     uri = f"sb://127.0.0.1:{broker.port}/"
     odd_tokens = [
-        f"SharedAccessSignature sr={uri}&sig=\u00e9t\u00e9\u2603&se={int(time.time()) + 600}&skn=RootManageSharedAccessKey",
+        f"SharedAccessSignature sr={uri}&sig=\u00e9t\u00e9\u2603&se={int(time.time()) + 600}"
+        "&skn=RootManageSharedAccessKey",
         f"SharedAccessSignature sr={uri}&sig=abc&se={'9' * 400}&skn=RootManageSharedAccessKey",
         f"SharedAccessSignature sr={uri}&sig=abc&se=-5&skn=RootManageSharedAccessKey",
     ]

@@ -19,7 +19,7 @@ def test_scheduled_message_appears_at_its_time_and_cancel_removes_one(client: Se
         sender.send_messages(ServiceBusMessage("via property", scheduled_enqueue_time_utc=utc_in(4)))
     with client.get_queue_receiver("scheduled") as receiver:
         peeked = receiver.peek_messages(max_message_count=10, sequence_number=1)
-        assert [(p.sequence_number, p.state) for p in peeked][0] == (kept, ServiceBusMessageState.SCHEDULED)
+        assert (peeked[0].sequence_number, peeked[0].state) == (kept, ServiceBusMessageState.SCHEDULED)
         assert len(peeked) == 2 and all(p.state == ServiceBusMessageState.SCHEDULED for p in peeked)
         assert receiver.receive_messages(max_wait_time=0.5) == []
         received: list[str] = []

@@ -6,9 +6,8 @@ import time
 from azure.servicebus import ServiceBusClient, ServiceBusMessage
 from proton import Delivery, Endpoint, Message
 
+from tests.contract.servicebus.raw_client import connect, open_connection, put_token_request, send_raw
 from tests.support.servicebus import Broker
-
-from .raw_client import connect, open_connection, put_token_request, send_raw
 
 VALUE_NULL = b"\x00\x53\x77\x40"  # an amqp-value body holding null
 MALFORMED = {

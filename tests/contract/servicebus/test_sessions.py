@@ -99,7 +99,7 @@ def test_session_state_and_lock_renewal(client: ServiceBusClient) -> None:
 def test_session_lock_expiry_releases_the_session(client: ServiceBusClient) -> None:
     send(client, "session-expiry", ServiceBusMessage("e", session_id="exp"))
     with client.get_queue_receiver("session-expiry", session_id="exp") as receiver:
-        [message] = receiver.receive_messages(max_wait_time=5)
+        [_message] = receiver.receive_messages(max_wait_time=5)
         time.sleep(1.5)  # the session lock lasts 1 s
         with pytest.raises(SessionLockLostError):
             receiver.session.renew_lock()

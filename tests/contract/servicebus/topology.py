@@ -49,7 +49,9 @@ CONFIG: dict[str, Any] = {"UserConfig": {"Namespaces": [{
         _queue("ended-session"), _queue("malformed"),
         _queue("hop-a", ForwardTo="hop-b"), _queue("hop-b", ForwardTo="hop-a"),
         _queue("scheduled-forwarding", ForwardTo="scheduled-forward-target"), _queue("scheduled-forward-target"),
-        _queue("hostile"), _queue("token-expiry"), _queue("token-renewal"), _queue("token-sdk"), _queue("renew-many", LockDuration="PT5S"), _queue("renew-many-sync", LockDuration="PT5S"), _queue("renew-pipelined", LockDuration="PT30S"),
+        _queue("hostile"), _queue("token-expiry"), _queue("token-renewal"), _queue("token-sdk"),
+        _queue("renew-many", LockDuration="PT5S"), _queue("renew-many-sync", LockDuration="PT5S"),
+        _queue("renew-pipelined", LockDuration="PT30S"),
         _queue("session-pool", RequiresSession=True),
     ],
     "Topics": [

@@ -41,7 +41,8 @@ def test_canonical_keys_and_headers_agree() -> None:
 
 @pytest.mark.parametrize("value", ["fleet-1", "", "ü" * 50, 0, 1, -2.5, 1e300, True, False, None])
 def test_effective_partition_key_matches_the_sdk(value: object) -> None:
-    assert effective_partition_key([value], multi_hash=False) == PartitionKey("/a")._get_effective_partition_key_string([value])
+    expected = PartitionKey("/a")._get_effective_partition_key_string([value])
+    assert effective_partition_key([value], multi_hash=False) == expected
 
 
 def test_effective_partition_key_undefined_and_multi_hash() -> None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import sqlite3
 import time
 from collections.abc import Callable
@@ -10,9 +11,11 @@ from pathlib import Path
 import pytest
 
 from devstack.eventgrid.core.config import EVENT_GRID_SCHEMA, EventGridConfig, RetryPolicy, Subscription, Topic
+from devstack.eventgrid.core.records import NewDelivery
 from devstack.eventgrid.core.retry import RetryPlanner
-from devstack.eventgrid.delivery import Dispatcher
-from devstack.eventgrid.store.outbox import NewDelivery, Outbox
+from devstack.eventgrid.core.service import EventGridService
+from devstack.eventgrid.http.delivery import Dispatcher
+from devstack.eventgrid.store.outbox import Outbox
 
 
 class FailingOutbox:
@@ -35,11 +38,12 @@ class FailingOutbox:
         return None
 
 
-async def _run_until(dispatcher: Dispatcher, condition: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Run the dispatcher until ``condition`` holds (or the deadline), then stop it and await its end."""
+async def _run_until(dispatcher: Dispatcher, condition: Callable[[], bool], within: float = 5.0) -> None:
+    """Run the dispatcher until ``condition`` holds (or ``within`` seconds pass), then stop it and await its end."""
     task = asyncio.ensure_future(dispatcher.run())
-    deadline = time.monotonic() + timeout
-    while not condition() and not task.done() and time.monotonic() < deadline:
+    deadline = time.monotonic() + within
+    # Polled: the conditions read state the dispatcher changes as it goes, and nothing signals them.
+    while not condition() and not task.done() and time.monotonic() < deadline:  # noqa: ASYNC110
         await asyncio.sleep(0.01)
     await dispatcher.stop()
     dispatcher.wake()
@@ -49,10 +53,11 @@ async def _run_until(dispatcher: Dispatcher, condition: Callable[[], bool], time
 def test_dispatch_loop_survives_errors_and_backs_off(caplog: pytest.LogCaptureFixture) -> None:
     outbox = FailingOutbox(failures=3)
     planner = RetryPlanner(time_scale=0.2)
-    dispatcher = Dispatcher(EventGridConfig(()), outbox, planner, time.time)  # type: ignore[arg-type]
+    # FailingOutbox has only what the dispatch loop calls, not the whole DeliveryStore port.
+    dispatcher = Dispatcher(EventGridService(EventGridConfig(()), outbox, planner, time.time))  # type: ignore[arg-type]
     asyncio.run(_run_until(dispatcher, lambda: len(outbox.due_calls) > 3))
     assert len(outbox.due_calls) > 3  # it kept dispatching after the failures
-    gaps = [b - a for a, b in zip(outbox.due_calls, outbox.due_calls[1:4])]
+    gaps = [b - a for a, b in itertools.pairwise(outbox.due_calls[:4])]
     assert all(gap >= 0.04 for gap in gaps), gaps  # 0.25 s x 0.2 doubling: a back-off, not a busy loop
     assert "dispatch pass failed" in caplog.text
 
@@ -67,7 +72,7 @@ def test_an_attempt_that_raises_counts_as_a_failed_attempt(tmp_path: Path) -> No
     outbox.mark_validated("t", "s", "http://127.0.0.1:9/never", time.time())
     sub = Subscription("s", "http://127.0.0.1:9/never", retry_policy=RetryPolicy(max_delivery_attempts=3))
     config = EventGridConfig((Topic("t", "key", EVENT_GRID_SCHEMA, (sub,)),))
-    dispatcher = Dispatcher(config, outbox, RetryPlanner(time_scale=0.001), time.time)
+    dispatcher = Dispatcher(EventGridService(config, outbox, RetryPlanner(time_scale=0.001), time.time))
     asyncio.run(_run_until(dispatcher, lambda: bool(outbox.dead_letters())))
     [letter] = outbox.dead_letters()
     assert letter.attempts == 3 and letter.dead_letter_reason == "MaxDeliveryAttemptsExceeded"

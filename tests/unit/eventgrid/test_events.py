@@ -104,7 +104,7 @@ def test_schema_mismatch_is_named() -> None:
                                             ("1e999", "1e999 is out of range"), ("-1e999", "-1e999 is out of range"),
                                             ("1" + "0" * 5000, "not valid JSON")])
 def test_non_finite_numbers_are_rejected_naming_the_problem(value: str, problem: str) -> None:
-    body = ('[{"id":"1","subject":"s","eventType":"T","eventTime":"2026-01-01T00:00:00Z","data":{"v":%s}}]'
-            % value).encode()
+    body = ('[{"id":"1","subject":"s","eventType":"T","eventTime":"2026-01-01T00:00:00Z","data":{"v":' + value
+            + '}}]').encode()
     with pytest.raises(InvalidEvents, match=problem):
         parse_publish(body, "application/json", EG, "t")

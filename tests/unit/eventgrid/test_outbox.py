@@ -3,7 +3,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from devstack.eventgrid.store.outbox import NewDelivery, Outbox
+from devstack.eventgrid.core.records import NewDelivery
+from devstack.eventgrid.store.outbox import Outbox
 
 ACTIVE = {("t", "s1"), ("t", "s2")}
 
@@ -47,7 +48,7 @@ def test_failed_attempt_reschedules_and_delivered_forgets(tmp_path: Path) -> Non
 def test_dead_letters_are_listed_per_subscription(tmp_path: Path) -> None:
     outbox = Outbox(tmp_path / "db")
     outbox.enqueue([new("a"), new("b", "s2")], now=0.0)
-    a, b = outbox.due(0.0, 10, set(), ACTIVE)
+    a, _b = outbox.due(0.0, 10, set(), ACTIVE)
     outbox.dead_letter(a.id, 3, "MaxDeliveryAttemptsExceeded", "InternalServerError", 500, now=5.0)
     assert outbox.expire_pending("t", "s2", 1.0, "TimeToLiveExceeded", now=6.0) == 1
     [letter] = outbox.dead_letters("T", "S1")

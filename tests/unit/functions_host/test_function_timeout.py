@@ -13,12 +13,12 @@ from typing import Any
 import pytest
 
 from devstack.functions_host.invocation import Invoker
-from devstack.functions_host.message_actions import SettlementRegistry
 from devstack.functions_host.metadata import Binding, FunctionSpec
 from devstack.functions_host.outputs import OutputSender
 from devstack.functions_host.runner import FunctionRunner
-from devstack.functions_host.servicebus_ports import ReceiverPort
-from devstack.functions_host.servicebus_triggers import ServiceBusListener
+from devstack.functions_host.servicebus.message_actions import SettlementRegistry
+from devstack.functions_host.servicebus.ports import ReceiverPort
+from devstack.functions_host.servicebus.triggers import ServiceBusListener
 from devstack.functions_host.settings import AppSettings
 from tests.unit.functions_host.fake_receivers import FakeEntity, FakeFactory, FakeMessage
 from tests.unit.functions_host.test_servicebus_listener import options, run_until
@@ -129,7 +129,7 @@ def test_a_timed_out_async_function_is_cancelled_and_its_message_released_at_onc
 
 
 def test_a_timer_does_not_fire_again_while_a_timed_out_thread_runs(tmp_path: Path) -> None:
-    from devstack.functions_host.timer_triggers import TimerTrigger
+    from devstack.functions_host.timer.triggers import TimerTrigger
 
     timeline = Timeline()
 

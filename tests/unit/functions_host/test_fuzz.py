@@ -11,8 +11,8 @@ from datetime import UTC, datetime
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from devstack.functions_host.eventgrid_payload import MAX_JSON_DEPTH, WebhookRejected, decode_events, trigger_values
-from devstack.functions_host.ncrontab import CronSchedule, ScheduleError, parse_schedule
+from devstack.functions_host.eventgrid.payload import MAX_JSON_DEPTH, WebhookRejected, decode_events, trigger_values
+from devstack.functions_host.timer.ncrontab import CronSchedule, ScheduleError, parse_schedule
 
 FUZZ = settings(max_examples=400, deadline=None)
 START = datetime(2026, 2, 28, 23, 59, 59, tzinfo=UTC)
@@ -26,7 +26,7 @@ ONE_ODD_FIELD = st.tuples(st.integers(0, 5), FIELD).map(lambda t: " ".join(t[1] 
 EXPRESSIONS = (ONE_ODD_FIELD | st.lists(FIELD, min_size=5, max_size=7).map(" ".join)
                | st.text(max_size=30)
                | st.tuples(st.integers(0, 99), st.integers(0, 99), st.integers(0, 99)).map(
-                   lambda t: "%02d:%02d:%02d" % t))
+                   lambda t: f"{t[0]:02d}:{t[1]:02d}:{t[2]:02d}"))
 
 
 @FUZZ

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import asyncio
 
-from devstack.functions_host.servicebus_receivers import LockKeeper
+from devstack.functions_host.servicebus.receivers import LockKeeper
 
 
 def test_renews_until_the_maximum_renewal_duration() -> None:

@@ -78,7 +78,7 @@ def test_batches_are_refused(tmp_path: Path) -> None:
 
 
 def test_an_app_without_function_app_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(StartupError, match="no function_app.py"):
+    with pytest.raises(StartupError, match=r"no function_app\.py"):
         import_app(tmp_path)
     write_app(tmp_path, "x = 1\n")
     with pytest.raises(StartupError, match="exactly one FunctionApp"):

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from devstack.functions_host.ncrontab import ScheduleError, parse_schedule
+from devstack.functions_host.timer.ncrontab import ScheduleError, parse_schedule
 
 START = datetime(2026, 11, 27, 15, 3, 7, tzinfo=UTC)  # a Friday
 

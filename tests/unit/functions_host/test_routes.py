@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from devstack.functions_host.errors import StartupError
-from devstack.functions_host.routes import compile_route, sort_key
+from devstack.functions_host.http.routes import compile_route, sort_key
 
 
 @pytest.mark.parametrize(("template", "path", "expected"), [

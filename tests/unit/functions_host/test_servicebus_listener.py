@@ -2,27 +2,26 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from devstack.functions_host.errors import InvocationError
-from devstack.functions_host.message_actions import MessageActions, SettlementRegistry
-from devstack.functions_host.servicebus_ports import ReceiverPort
-from devstack.functions_host.servicebus_triggers import ListenerOptions, ServiceBusListener
+from devstack.functions_host.servicebus.message_actions import MessageActions, SettlementRegistry
+from devstack.functions_host.servicebus.ports import ReceiverPort
+from devstack.functions_host.servicebus.triggers import ListenerOptions, ServiceBusListener
 from tests.unit.functions_host.fake_receivers import FakeEntity, FakeFactory, FakeMessage
 
 
 def options(**overrides: Any) -> ListenerOptions:
-    values = dict(sessions=False, auto_complete=True, max_concurrent_calls=4, max_concurrent_sessions=1,
-                  session_idle_timeout=0.05, max_lock_renewal=60.0)
+    values = {"sessions": False, "auto_complete": True, "max_concurrent_calls": 4, "max_concurrent_sessions": 1,
+              "session_idle_timeout": 0.05, "max_lock_renewal": 60.0}
     return ListenerOptions(**{**values, **overrides})
 
 
-async def run_until(listener: ServiceBusListener, done: Callable[[], bool], timeout: float = 5.0) -> None:
-    """Run the listener until ``done()`` holds, then stop it and wait for it to finish."""
+async def run_until(listener: ServiceBusListener, done: Callable[[], bool], within: float = 5.0) -> None:
+    """Run the listener until ``done()`` holds (``within`` seconds at most), then stop it and wait for it to finish."""
     task = asyncio.create_task(listener.run())
-    deadline = asyncio.get_running_loop().time() + timeout
+    deadline = asyncio.get_running_loop().time() + within
     while not done():
         assert asyncio.get_running_loop().time() < deadline, "listener did not get there in time"
         await asyncio.sleep(0.005)
@@ -188,7 +187,7 @@ def test_session_state_is_set_through_message_actions() -> None:
 def test_stop_waits_for_in_flight_invocations_and_settles_them() -> None:
     entity = FakeEntity()
     entity.add(FakeMessage("slow"))
-    started, finish = threading.Event(), asyncio.Event()
+    started, finish = asyncio.Event(), asyncio.Event()
 
     async def process(receiver: ReceiverPort, message: Any) -> None:
         started.set()
@@ -197,8 +196,7 @@ def test_stop_waits_for_in_flight_invocations_and_settles_them() -> None:
     async def scenario() -> None:
         listener = listener_for(entity, process)
         task = asyncio.create_task(listener.run())
-        while not started.is_set():
-            await asyncio.sleep(0.005)
+        await started.wait()
         listener.stop()
         await asyncio.sleep(0.05)
         assert not task.done()  # still waiting for the invocation
@@ -210,7 +208,7 @@ def test_stop_waits_for_in_flight_invocations_and_settles_them() -> None:
 
 
 def test_message_actions_refuse_unknown_messages_and_the_host_loop() -> None:
-    from devstack.functions_host.message_actions import SettlementError
+    from devstack.functions_host.servicebus.message_actions import SettlementError
 
     registry = SettlementRegistry()
 

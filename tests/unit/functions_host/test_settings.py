@@ -46,7 +46,7 @@ def test_missing_host_json_means_defaults_and_unbounded_timeout(tmp_path: Path) 
 
 def test_invalid_host_json_is_a_startup_error(tmp_path: Path) -> None:
     (tmp_path / "host.json").write_text("{nope")
-    with pytest.raises(StartupError, match="host.json: not valid JSON"):
+    with pytest.raises(StartupError, match=r"host\.json: not valid JSON"):
         load_host_json(tmp_path)
 
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from devstack.servicebus.core.message import StoredMessage
-from devstack.servicebus.core.store_port import Snapshot
+from devstack.servicebus.core.ports import Snapshot
 
 
 class FakeClock:

@@ -18,8 +18,7 @@ from devstack.servicebus.core.filters import MessageFacts
 from devstack.servicebus.core.message import Envelope, MessageState
 from devstack.servicebus.core.settlement import Outcome, settle
 from devstack.servicebus.core.topology import load_topology
-
-from .fakes import CountingSessions, FakeClock, FakeReceiver, MemoryStore
+from tests.unit.servicebus.fakes import CountingSessions, FakeClock, FakeReceiver, MemoryStore
 
 CONFIG = {"UserConfig": {"Namespaces": [{"Name": "ns", "Queues": [
     {"Name": "q", "Properties": {"LockDuration": "PT10S", "MaxDeliveryCount": 3}},

@@ -91,8 +91,8 @@ def test_sas_tokens_checked_for_key_name_signature_and_expiry() -> None:
 
 def test_topology_durations_defaults_and_errors() -> None:
     assert parse_duration("PT1M") == 60 and parse_duration("P1DT0.5S") == 86400.5
-    topology = load_topology({"UserConfig": {"Namespaces": [{"Name": "n", "Queues": [{"Name": "Q"}],
-                                                              "Topics": [{"Name": "t", "Subscriptions": [{"Name": "s"}]}]}]}})
+    topology = load_topology({"UserConfig": {"Namespaces": [{
+        "Name": "n", "Queues": [{"Name": "Q"}], "Topics": [{"Name": "t", "Subscriptions": [{"Name": "s"}]}]}]}})
     queue = topology.queues["q"]
     assert (queue.lock_duration, queue.max_delivery_count, queue.default_ttl) == (60, 10, None)
     assert [rule.name for rule in topology.topics["t"].subscriptions[0].rules] == ["$Default"]

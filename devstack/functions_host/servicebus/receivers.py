@@ -170,6 +170,8 @@ class SdkReceiverFactory:
         kwargs["prefetch_count"] = self._prefetch
         if address.queue:
             return self._client.get_queue_receiver(address.queue, **kwargs)
+        if not address.topic or address.subscription is None:
+            raise ValueError(f"{address}: a Service Bus trigger names a queue, or a topic and a subscription")
         return self._client.get_subscription_receiver(address.topic, address.subscription, **kwargs)
 
     async def open(self) -> SdkReceiver:

@@ -1,12 +1,14 @@
-"""What broker semantics need from storage (SQLite in production, a dict in unit tests)."""
+"""What broker semantics need from the outside: storage (SQLite in production, a dict in unit tests) and a clock."""
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .message import StoredMessage
+from devstack.servicebus.core.message import StoredMessage
+
+Clock = Callable[[], float]  # seconds since the epoch
 
 
 @dataclass

@@ -2,8 +2,8 @@
 
 Follows "Subscription Rule SQL Filter Syntax"
 (learn.microsoft.com/azure/service-bus-messaging/service-bus-messaging-sql-filter). Pipeline:
-lexer (sql_filter_lexer) -> Pratt parser (sql_filter_parser) -> syntax tree (sql_filter_ast) ->
-tree-walking evaluator (sql_filter_eval, sql_filter_values). See docs/servicebus-sql-filters.md.
+lexer (sql_filter.lexer) -> Pratt parser (sql_filter.parser) -> syntax tree (sql_filter.ast) ->
+tree-walking evaluator (sql_filter.evaluator, sql_filter.values). See docs/servicebus-sql-filters.md.
 """
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from devstack.servicebus.core.sql_filter_ast import Predicate
-from devstack.servicebus.core.sql_filter_errors import SqlFilterError
-from devstack.servicebus.core.sql_filter_eval import Evaluator
-from devstack.servicebus.core.sql_filter_parser import SYSTEM_PROPERTIES, parse
-from devstack.servicebus.core.sql_filter_values import EvaluationError
+from devstack.servicebus.core.sql_filter.ast import Predicate
+from devstack.servicebus.core.sql_filter.errors import SqlFilterError
+from devstack.servicebus.core.sql_filter.evaluator import Evaluator
+from devstack.servicebus.core.sql_filter.parser import SYSTEM_PROPERTIES, parse
+from devstack.servicebus.core.sql_filter.values import EvaluationError
 
 __all__ = [
     "SYSTEM_PROPERTIES",

@@ -58,7 +58,9 @@ def to_functions_message(message: ServiceBusReceivedMessage) -> func.ServiceBusM
         delivery_count=delivery_count(message), enqueued_sequence_number=message.enqueued_sequence_number,
         enqueued_time_utc=message.enqueued_time_utc, expires_at_utc=message.expires_at_utc,
         label=message.subject, locked_until=message.locked_until_utc, lock_token=str(message.lock_token),
-        message_id=message.message_id, partition_key=message.partition_key, reply_to=message.reply_to,
+        # azure-functions annotates message_id as str; a message sent without one has None, passed on as is.
+        message_id=message.message_id,  # type: ignore[arg-type]
+        partition_key=message.partition_key, reply_to=message.reply_to,
         reply_to_session_id=message.reply_to_session_id,
         scheduled_enqueue_time_utc=message.scheduled_enqueue_time_utc, sequence_number=message.sequence_number,
         session_id=message.session_id, state=int(message.state) if message.state is not None else None,

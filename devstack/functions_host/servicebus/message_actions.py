@@ -9,12 +9,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from devstack.functions_host.servicebus_ports import ReceiverPort
+from devstack.functions_host.servicebus.ports import ReceiverPort
 
 log = logging.getLogger(__name__)
 SETTLEMENT_TIMEOUT = 60.0
@@ -23,7 +23,7 @@ SETTLEMENT_TIMEOUT = 60.0
 try:  # raise the extension's own error type when it is installed, so apps can catch it
     from azurefunctions.extensions.bindings.servicebus.serviceBusMessageActions import SettlementError
 except ImportError:  # pragma: no cover - the extension is in requirements.txt
-    class SettlementError(Exception):  # type: ignore[no-redef]
+    class SettlementError(Exception):  # type: ignore[no-redef]  # the fallback for the import above
         """A settlement call failed."""
 
         def __init__(self, method: str, details: str, original: Exception) -> None:
@@ -136,21 +136,22 @@ class MessageActions:
             raise SettlementError(method, f"Failed for session {session_id}",
                                   LookupError("the session is not held by this host")) from None
 
-    def _settle(self, method: str, message: Any, action: Callable[[InFlightMessage], Awaitable[None]]) -> None:
+    def _settle(self, method: str, message: Any,
+                action: Callable[[InFlightMessage], Coroutine[Any, Any, None]]) -> None:
         entry = self._entry(method, message)
         token = str(message.lock_token)
         self._run(method, f"Failed to {method} message {token}", action(entry))
         entry.settled = True
 
-    def _run(self, method: str, details: str, coroutine: Awaitable[Any]) -> Any:
+    def _run(self, method: str, details: str, coroutine: Coroutine[Any, Any, Any]) -> Any:
         try:
             running = asyncio.get_running_loop()
         except RuntimeError:
             running = None
         if self._loop is None or running is self._loop:  # functions run on the worker, never on the host loop
-            coroutine.close()  # type: ignore[attr-defined]
+            coroutine.close()
             raise RuntimeError("message actions cannot be called from the host's event loop")
-        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)  # type: ignore[arg-type]
+        future = asyncio.run_coroutine_threadsafe(coroutine, self._loop)
         try:
             return future.result(SETTLEMENT_TIMEOUT)
         except Exception as exc:

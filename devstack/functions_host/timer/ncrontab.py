@@ -16,8 +16,10 @@ from devstack.functions_host.errors import StartupError
 _MONTHS = {n: i for i, n in enumerate(
     ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1)}
 _DAYS = {n: i for i, n in enumerate(["sun", "mon", "tue", "wed", "thu", "fri", "sat"])}
-_FIELDS = (("second", 0, 59, {}), ("minute", 0, 59, {}), ("hour", 0, 23, {}), ("day", 1, 31, {}),
-           ("month", 1, 12, _MONTHS), ("day-of-week", 0, 6, _DAYS))
+# Each field: its name, lowest and highest value, and the names it may use instead of numbers.
+_FIELDS: tuple[tuple[str, int, int, dict[str, int]], ...] = (
+    ("second", 0, 59, {}), ("minute", 0, 59, {}), ("hour", 0, 23, {}), ("day", 1, 31, {}),
+    ("month", 1, 12, _MONTHS), ("day-of-week", 0, 6, _DAYS))
 # ASCII digits only, as .NET's invariant int.Parse reads them: str.isdigit() and \d also accept "²" or "١".
 _INTERVAL = re.compile(r"^([0-9]{1,2}):([0-9]{2}):([0-9]{2})$")
 _HORIZON = timedelta(days=366 * 5)
@@ -87,7 +89,7 @@ def parse_schedule(expression: str) -> Schedule:
     if len(fields) != 6:
         raise ScheduleError(f"schedule {expression!r}: NCRONTAB needs 6 fields "
                             f"(second minute hour day month day-of-week), got {len(fields)}")
-    values = [_parse_field(expression, text, *spec) for text, spec in zip(fields, _FIELDS)]
+    values = [_parse_field(expression, text, *spec) for text, spec in zip(fields, _FIELDS, strict=True)]
     return CronSchedule(expression, *values)
 
 

@@ -1,8 +1,15 @@
-"""A real webhook subscriber for tests: an aiohttp server on a free loopback port, in its own thread.
+"""The tests' one Event Grid webhook subscriber: an aiohttp server on a free loopback port, in its own thread.
 
 It answers Event Grid's validation handshake (echoing ``validationCode``) and the CloudEvents OPTIONS
 handshake the way a well-behaved subscriber does, records every notification, and answers each with
 the next status from a script (200 once the script runs out), so tests can make it fail on purpose.
+It answers on every path, so a subscription may point at ``url`` or at any path on ``port`` (such as the
+Functions host's ``/runtime/webhooks/EventGrid?functionName=...``).
+
+    with running(Webhook(statuses=[500])) as hook:
+        ...  # an Event Grid subscription delivering to hook.url
+        [first] = hook.wait_for_notifications(1)
+        events = hook.wait_for_events(lambda events: any(e["subject"] == "deliveries/d-1" for e in events))
 """
 from __future__ import annotations
 
@@ -73,6 +80,24 @@ class Webhook:
         self.wait_for(lambda: len(self.notifications()) >= count, timeout, f"{count} notification(s)")
         return self.notifications()
 
+    def events(self) -> list[dict[str, Any]]:
+        """Every delivered event, in arrival order (a notification holds one; Event Grid schema wraps it in a list)."""
+        return [event for received in self.notifications()
+                for event in (received.body if isinstance(received.body, list) else [received.body])]
+
+    def wait_for_events(self, predicate: Callable[[list[dict[str, Any]]], bool],
+                        timeout: float = 20.0) -> list[dict[str, Any]]:
+        """Block until ``predicate(events())`` holds; return the events it held for."""
+        snapshot: list[dict[str, Any]] = []
+
+        def holds() -> bool:
+            nonlocal snapshot
+            snapshot = self.events()
+            return predicate(snapshot)
+
+        self.wait_for(holds, timeout, "the expected events")
+        return snapshot
+
     async def handle(self, request: web.Request) -> web.Response:
         """Record the request; answer handshakes, then scripted statuses."""
         raw = await request.read()
@@ -106,7 +131,7 @@ def running(webhook: Webhook) -> Iterator[Webhook]:
     """Serve ``webhook`` in a background thread for the duration of the block."""
     loop = asyncio.new_event_loop()
     app = web.Application()
-    app.router.add_route("*", "/api/updates", webhook.handle)
+    app.router.add_route("*", "/{tail:.*}", webhook.handle)
     runner = web.AppRunner(app, access_log=None)
     started = threading.Event()
 

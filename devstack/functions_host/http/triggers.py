@@ -11,8 +11,8 @@ from aiohttp import web
 from azure.functions.http import HttpResponseConverter
 
 from devstack.functions_host.errors import InvocationError, StartupError
+from devstack.functions_host.http.routes import Route, compile_route, sort_key
 from devstack.functions_host.metadata import FunctionSpec
-from devstack.functions_host.routes import Route, compile_route, sort_key
 from devstack.functions_host.runner import FunctionRunner
 from devstack.functions_host.settings import AppSettings
 

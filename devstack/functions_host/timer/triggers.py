@@ -10,9 +10,9 @@ from azure.functions.timer import TimerRequest
 
 from devstack.functions_host.errors import InvocationError
 from devstack.functions_host.metadata import FunctionSpec
-from devstack.functions_host.ncrontab import Schedule, parse_schedule
 from devstack.functions_host.runner import FunctionRunner
 from devstack.functions_host.settings import AppSettings
+from devstack.functions_host.timer.ncrontab import Schedule, parse_schedule
 
 log = logging.getLogger(__name__)
 

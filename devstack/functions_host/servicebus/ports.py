@@ -1,6 +1,6 @@
 """The port between the Service Bus trigger driver and a receiver (SDK-backed, or an in-memory fake).
 
-The driver (servicebus_triggers.py) decides *when* to receive, invoke and settle; a ReceiverPort does
+The driver (triggers.py) decides *when* to receive, invoke and settle; a ReceiverPort does
 the broker work. Keeping that split lets unit tests drive the concurrency, session and settlement
 logic against a hand-written fake, while functions tests run the SDK adapter against a real broker.
 """

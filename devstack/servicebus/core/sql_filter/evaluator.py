@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from devstack.servicebus.core.sql_filter_ast import (
+from devstack.servicebus.core.sql_filter.ast import (
     Arithmetic,
     Comparison,
     Exists,
@@ -23,8 +23,8 @@ from devstack.servicebus.core.sql_filter_ast import (
     Not,
     Property,
 )
-from devstack.servicebus.core.sql_filter_like import LikePatternError, like_matcher
-from devstack.servicebus.core.sql_filter_values import (
+from devstack.servicebus.core.sql_filter.like import LikePatternError, like_matcher
+from devstack.servicebus.core.sql_filter.values import (
     EvaluationError,
     arithmetic,
     compare,

@@ -15,14 +15,16 @@ Mirrors the extension's ServiceBusProcessor / ServiceBusSessionProcessor
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from devstack.functions_host.errors import InvocationError
-from devstack.functions_host.message_actions import HeldSession, InFlightMessage, SettlementRegistry
-from devstack.functions_host.servicebus_ports import ReceiverFactory, ReceiverPort
+from devstack.functions_host.servicebus.message_actions import HeldSession, InFlightMessage, SettlementRegistry
+from devstack.functions_host.servicebus.ports import ReceiverFactory, ReceiverPort
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -91,7 +93,8 @@ class ServiceBusListener:
                 backoff = min(MAX_BACKOFF_SECONDS, backoff * 2 or 0.5)
                 log.warning("%s: receiving failed (%s: %s); retrying in %.1fs", self.name, type(exc).__name__,
                             exc, backoff)
-                receiver = await self._discard(receiver)
+                await self._discard(receiver)
+                receiver = None
                 await self._sleep(backoff)
         await self._drain()
         await self._discard(receiver)
@@ -114,7 +117,12 @@ class ServiceBusListener:
         for message in messages:
             task = asyncio.create_task(self._handle(receiver, message))
             self._in_flight.add(task)
-            task.add_done_callback(lambda t: (self._in_flight.discard(t), slots.release()))
+            task.add_done_callback(functools.partial(self._handled, slots))
+
+    def _handled(self, slots: asyncio.Semaphore, task: asyncio.Task[None]) -> None:
+        """A message's handling ended: forget its task and free its slot."""
+        self._in_flight.discard(task)
+        slots.release()
 
     async def _session_pump(self) -> None:
         """One worker per session slot: accept the next available session, hold it until idle, repeat."""
@@ -214,17 +222,13 @@ class ServiceBusListener:
             stop.cancel()
             return task.result()
         task.cancel()
-        try:
+        with contextlib.suppress(BaseException):
             await task
-        except BaseException:
-            pass
         return None
 
     async def _sleep(self, seconds: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopped.wait(), seconds)
-        except TimeoutError:
-            pass
 
     async def _drain(self) -> None:
         if self._in_flight:

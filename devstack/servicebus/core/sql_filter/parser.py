@@ -7,7 +7,7 @@ unary + -. Comparisons do not chain (`a = b = c` is an error), as in T-SQL.
 """
 from __future__ import annotations
 
-from devstack.servicebus.core.sql_filter_ast import (
+from devstack.servicebus.core.sql_filter.ast import (
     EXPRESSION_TYPES,
     PREDICATE_TYPES,
     Arithmetic,
@@ -25,9 +25,9 @@ from devstack.servicebus.core.sql_filter_ast import (
     Predicate,
     Property,
 )
-from devstack.servicebus.core.sql_filter_errors import SqlFilterError
-from devstack.servicebus.core.sql_filter_lexer import INT64_MAX, INT64_MIN, Kind, Token, tokenize
-from devstack.servicebus.core.sql_filter_like import LikePatternError, like_matcher
+from devstack.servicebus.core.sql_filter.errors import SqlFilterError
+from devstack.servicebus.core.sql_filter.lexer import INT64_MAX, INT64_MIN, Kind, Token, tokenize
+from devstack.servicebus.core.sql_filter.like import LikePatternError, like_matcher
 
 # Broker properties a filter may name as sys.<Name> (BrokeredMessage's public properties, which
 # the docs point to). Names are case-insensitive; the canonical spelling is what the broker passes.
@@ -90,12 +90,12 @@ class _Parser:
 
     def _reject_rule_action(self) -> None:
         first, second = self._current, self._peek()
-        if first.kind is Kind.IDENTIFIER and first.value.upper() in _ACTION_WORDS:
-            if second.kind in (Kind.IDENTIFIER, Kind.NAME):
-                raise SqlFilterError(
-                    "SQL rule actions (SET/REMOVE) are not supported; a filter is a predicate",
-                    first.position,
-                )
+        if first.kind is Kind.IDENTIFIER and isinstance(first.value, str) and first.value.upper() in _ACTION_WORDS \
+                and second.kind in (Kind.IDENTIFIER, Kind.NAME):
+            raise SqlFilterError(
+                "SQL rule actions (SET/REMOVE) are not supported; a filter is a predicate",
+                first.position,
+            )
 
     def _parse(self, right_binding: int) -> Node:
         self._nesting += 1
@@ -125,7 +125,7 @@ class _Parser:
     # -- prefix positions ------------------------------------------------------------------
 
     def _prefix(self, token: Token) -> Node:
-        if token.kind is Kind.INTEGER and token.value > INT64_MAX:
+        if token.kind is Kind.INTEGER and isinstance(token.value, int) and token.value > INT64_MAX:
             # The docs: integer constants are stored as System.Int64 and follow the same range.
             raise SqlFilterError(
                 f"integer constant {token.text} is out of the Int64 range", token.position
@@ -134,7 +134,7 @@ class _Parser:
             return Literal(token.value, token.position)
         if token.is_keyword("TRUE", "FALSE", "NULL"):
             constants = {"TRUE": True, "FALSE": False, "NULL": None}
-            return Literal(constants[token.value], token.position)
+            return Literal(constants[str(token.value)], token.position)
         if token.kind in (Kind.IDENTIFIER, Kind.NAME):
             return self._name(token)
         if token.is_operator("("):
@@ -285,9 +285,9 @@ class _Parser:
 
 def _check_constant_pattern(pattern: Expression, escape: Expression | None) -> None:
     """Report a bad constant LIKE pattern or escape now rather than failing every message later."""
-    if escape is not None and isinstance(escape, Literal) and escape.value is not None:
-        if not isinstance(escape.value, str) or len(escape.value) != 1:
-            raise SqlFilterError("ESCAPE must be a string of length 1", escape.position)
+    if isinstance(escape, Literal) and escape.value is not None and \
+            (not isinstance(escape.value, str) or len(escape.value) != 1):
+        raise SqlFilterError("ESCAPE must be a string of length 1", escape.position)
     if not isinstance(pattern, Literal) or pattern.value is None:
         return
     if not isinstance(pattern.value, str):

@@ -6,7 +6,7 @@ parser keeps that split, so every node is one or the other.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Union
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -109,9 +109,9 @@ class Logical:
     position: int
 
 
-Expression = Union[Literal, Property, Negate, Arithmetic]
-Predicate = Union[Comparison, InList, Like, IsNull, Exists, Not, Logical]
-Node = Union[Expression, Predicate]
+Expression = Literal | Property | Negate | Arithmetic
+Predicate = Comparison | InList | Like | IsNull | Exists | Not | Logical
+Node = Expression | Predicate
 
 EXPRESSION_TYPES = (Literal, Property, Negate, Arithmetic)
 PREDICATE_TYPES = (Comparison, InList, Like, IsNull, Exists, Not, Logical)

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from devstack.functions_host.errors import InvocationError
-from devstack.functions_host.eventgrid_payload import (
+from devstack.functions_host.eventgrid.payload import (
     MAX_WEBHOOK_BYTES,
     WebhookRejected,
     decode_events,
@@ -21,7 +21,7 @@ from devstack.functions_host.eventgrid_payload import (
     trigger_values,
     validation_code,
 )
-from devstack.functions_host.http_triggers import KeyPolicy
+from devstack.functions_host.http.triggers import KeyPolicy
 from devstack.functions_host.metadata import FunctionSpec
 from devstack.functions_host.runner import FunctionRunner
 
@@ -75,7 +75,7 @@ class EventGridTriggers:
 
     async def _notify(self, spec: FunctionSpec, events: list[dict[str, Any]], values: list[Any]) -> web.Response:
         failed = 0
-        for event, value in zip(events, values):
+        for event, value in zip(events, values, strict=True):
             binding_data = {"id": event.get("id"), "type": event.get("eventType") or event.get("type"),
                             "subject": event.get("subject")}
             try:

@@ -1,6 +1,6 @@
 """Service Bus SQL filter engine: data-driven evaluation and syntax-error cases, plus API guarantees.
 
-The cases live in sql_filter_cases/ (jmespath-style compliance data): evaluation.json runs each
+The cases live in cases/ (jmespath-style compliance data): evaluation.json runs each
 expression against a sample message from messages.json; syntax_errors.json lists expressions that
 must be rejected with a position.
 """
@@ -14,7 +14,7 @@ import re
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from hypothesis import given, settings
@@ -27,7 +27,7 @@ from devstack.servicebus.core.sql_filter import (
     compile_sql_filter,
 )
 
-CASES_DIR = Path(__file__).parent / "sql_filter_cases"
+CASES_DIR = Path(__file__).parent / "cases"
 
 
 def _decode(value: Any) -> Any:
@@ -218,7 +218,7 @@ def test_random_token_soup_never_crashes_the_compiler() -> None:
 class _FilterGenerator:
     """Builds random but well-formed filters over the sample messages' properties."""
 
-    VALUES = ["Priority", "weight", "region", "missing", "note", "express", "orderId", "blob",
+    VALUES: ClassVar[list[str]] = ["Priority", "weight", "region", "missing", "note", "express", "orderId", "blob",
               "DeadlineUtc", "sys.Label", "sys.TimeToLive", "sys.EnqueuedTimeUtc", "big", "zero",
               "0", "-3", "2.5", "1e300", "'eu-west'", "'%'", "NULL", "TRUE", "FALSE"]
 

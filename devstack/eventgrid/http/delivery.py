@@ -1,10 +1,12 @@
-"""The dispatcher: validates webhook endpoints, then delivers queued events with retries.
+"""The dispatcher, Event Grid's webhook client: validates endpoints, then delivers queued events with retries.
 
-Delivery follows "Webhook event delivery" and "Event Grid message delivery and retry"
+What is due, what an outcome means and what to store is decided by the core (``core/service.py``); this module
+owns the HTTP side: the handshakes, the POSTs, the concurrency and the loops. Delivery follows
+"Webhook event delivery" and "Event Grid message delivery and retry"
 (https://learn.microsoft.com/azure/event-grid/webhook-event-delivery,
 https://learn.microsoft.com/azure/event-grid/delivery-and-retry): one event per POST (Event Grid
 schema: a JSON array holding that one event; CloudEvents: the event object in structured mode), the
-``aeg-*`` headers, a 30 s answer deadline, and the retry decisions of ``core.retry``.
+``aeg-*`` headers, a 30 s answer deadline, and the retry decisions of ``core/retry.py``.
 
 The loops here must outlive anything a webhook or the disk throws at them: an unexpected exception in
 one handshake, one attempt or one dispatch pass is logged and counted as a failure, and the loop goes
@@ -13,25 +15,26 @@ on after a back-off (never a tight loop), so one bad answer cannot stall a subsc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import uuid
-from collections.abc import Callable, Coroutine
+from collections.abc import Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp
 
-from devstack.eventgrid.core.config import CLOUD_EVENT_SCHEMA, EventGridConfig, Subscription, Topic
+from devstack.eventgrid.core.config import CLOUD_EVENT_SCHEMA, Subscription, Topic
 from devstack.eventgrid.core.events import topic_resource_id
-from devstack.eventgrid.core.retry import TTL_REASON, Outcome, RetryPlanner
-from devstack.eventgrid.store.outbox import Delivery, Outbox
+from devstack.eventgrid.core.records import Delivery
+from devstack.eventgrid.core.retry import Outcome
+from devstack.eventgrid.core.service import DueDelivery, EventGridService
 
 log = logging.getLogger(__name__)
 
 VALIDATION_EVENT_TYPE = "Microsoft.EventGrid.SubscriptionValidationEvent"
 REQUEST_ORIGIN = "eventgrid.azure.net"  # what Event Grid sends in WebHook-Request-Origin
-MISSING_SUBSCRIPTION_REASON = "SubscriptionNotFound"
 
 
 def delivery_headers(topic: Topic, sub: Subscription, event_type: str, delivery_count: int,
@@ -56,11 +59,9 @@ def delivery_headers(topic: Topic, sub: Subscription, event_type: str, delivery_
 class Dispatcher:
     """Runs the handshakes and the delivery loop until ``stop``."""
 
-    def __init__(self, config: EventGridConfig, outbox: Outbox, planner: RetryPlanner,
-                 clock: Callable[[], float], *, concurrency: int = 16, timeout: float = 30.0) -> None:
-        self._config, self._outbox, self._planner, self._clock = config, outbox, planner, clock
+    def __init__(self, service: EventGridService, *, concurrency: int = 16, timeout: float = 30.0) -> None:
+        self._service = service
         self._concurrency, self._timeout = concurrency, timeout
-        self._active: set[tuple[str, str]] = set()
         self._inflight: set[int] = set()
         self._wakeup = asyncio.Event()
         self._stopping = False
@@ -74,13 +75,8 @@ class Dispatcher:
     async def run(self) -> None:
         """Start the handshakes and deliver until stopped."""
         self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=self._timeout))
-        self._drop_undeclared()
-        for topic in self._config.topics:
-            for sub in topic.subscriptions:
-                if self._outbox.is_validated(topic.name, sub.name, sub.endpoint_url):
-                    self._active.add((topic.name, sub.name))
-                else:
-                    self._spawn(self._handshake_loop(topic, sub))
+        for topic, sub in self._service.start():
+            self._spawn(self._handshake_loop(topic, sub))
         failures = 0
         try:
             while not self._stopping:
@@ -90,19 +86,9 @@ class Dispatcher:
                 except Exception:
                     failures += 1
                     log.exception("dispatch pass failed (%d in a row); retrying after a back-off", failures)
-                    await self._sleep(self._backoff(failures))  # stop() (or a publish) cuts it short
+                    await self._sleep(self._service.backoff(failures))  # stop() (or a publish) cuts it short
         finally:
             await self._shutdown()
-
-    def _drop_undeclared(self) -> None:
-        """Dead-letter rows queued for subscriptions the config no longer declares."""
-        for topic_name, sub_name in self._outbox.pending_subscriptions():
-            topic = self._config.topic(topic_name)
-            if topic is None or topic.subscription(sub_name) is None:
-                count = self._outbox.expire_pending(topic_name, sub_name, float("inf"),
-                                                    MISSING_SUBSCRIPTION_REASON, self._clock())
-                log.warning("dead-lettered %d event(s) queued for %s/%s, which is no longer declared",
-                            count, topic_name, sub_name)
 
     async def stop(self) -> None:
         """Stop looping; in-flight attempts are abandoned and stay queued for the next start."""
@@ -110,27 +96,15 @@ class Dispatcher:
         self._wakeup.set()
 
     async def _dispatch_due(self) -> None:
-        free = self._concurrency - len(self._inflight)
-        now = self._clock()
-        rows = self._outbox.due(now, free, self._inflight, self._active) if free > 0 else []
-        for row in rows:
-            self._start_attempt(row)
-        if rows:
-            return
-        next_at = self._outbox.next_due_at(self._active)
-        delay = 1.0 if next_at is None else min(1.0, max(0.0, next_at - now))
-        # Everything due is in flight (or no slot is free): wait for an attempt to finish.
-        await self._sleep(delay if delay > 0 else 0.5)
+        dispatch = self._service.next_pass(self._concurrency - len(self._inflight), self._inflight)
+        for due in dispatch.due:
+            self._inflight.add(due.row.id)
+            self._spawn(self._attempt(due))
+        if not dispatch.due:
+            await self._sleep(dispatch.idle_seconds)
 
-    def _start_attempt(self, row: Delivery) -> None:
-        topic = self._config.topic(row.topic)
-        sub = topic.subscription(row.subscription) if topic else None
-        if topic is None or sub is None:  # only active (declared) pairs are ever due
-            return
-        self._inflight.add(row.id)
-        self._spawn(self._attempt(topic, sub, row))
-
-    async def _attempt(self, topic: Topic, sub: Subscription, row: Delivery) -> None:
+    async def _attempt(self, due: DueDelivery) -> None:
+        topic, sub, row = due.topic, due.subscription, due.row
         try:
             try:
                 outcome = await self._post_event(topic, sub, row)
@@ -138,34 +112,16 @@ class Dispatcher:
                 log.exception("delivery of event %s to %s/%s failed unexpectedly", row.event_id, topic.name,
                               sub.name)
                 outcome = Outcome(None, f"InternalError: {type(exc).__name__}: {exc}"[:200])
-            self._settle(topic, sub, row, outcome)
+            self._service.settle(due, outcome)
         except Exception:
             # Not even the outcome could be recorded (e.g. a storage error): the row stays pending and
             # due, so hold it back here for a while rather than re-sending it at once, over and over.
             log.exception("could not record the attempt at event %s for %s/%s; retrying later", row.event_id,
                           topic.name, sub.name)
-            await asyncio.sleep(self._backoff(row.attempts + 1))
+            await asyncio.sleep(self._service.backoff(row.attempts + 1))
         finally:
             self._inflight.discard(row.id)
             self._wakeup.set()
-
-    def _settle(self, topic: Topic, sub: Subscription, row: Delivery, outcome: Outcome) -> None:
-        """Record an attempt's outcome: delivered, retry later, or dead-letter."""
-        now, attempts = self._clock(), row.attempts + 1
-        decision = self._planner.decide(outcome, attempts, row.enqueued_at, now, sub.retry_policy)
-        if decision.delivered:
-            self._outbox.delivered(row.id)
-            log.info("delivered event %s to %s/%s (attempt %d)", row.event_id, topic.name, sub.name, attempts)
-        elif decision.retry_at is not None:
-            self._outbox.failed_attempt(row.id, attempts, outcome.describe(), outcome.status, now,
-                                        decision.retry_at)
-            log.info("event %s to %s/%s failed (%s), retry in %.2fs", row.event_id, topic.name, sub.name,
-                     outcome.describe(), decision.retry_at - now)
-        else:
-            self._outbox.dead_letter(row.id, attempts, decision.reason or "", outcome.describe(),
-                                     outcome.status, now)
-            log.warning("dead-lettered event %s for %s/%s: %s after %d attempt(s), last outcome %s",
-                        row.event_id, topic.name, sub.name, decision.reason, attempts, outcome.describe())
 
     async def _post_event(self, topic: Topic, sub: Subscription, row: Delivery) -> Outcome:
         cloud = topic.input_schema == CLOUD_EVENT_SCHEMA
@@ -194,10 +150,10 @@ class Dispatcher:
             try:
                 if await self._handshake_once(topic, sub, tries + 1):
                     return
-            except Exception:  # e.g. the outbox failing: log, back off, try again
+            except Exception:  # e.g. the store failing: log, back off, try again
                 log.exception("handshake pass for subscription %s/%s failed unexpectedly", topic.name, sub.name)
             tries += 1
-            await self._sleep(self._backoff(tries), wake_on_publish=False)
+            await self._sleep(self._service.backoff(tries), wake_on_publish=False)
 
     async def _handshake_once(self, topic: Topic, sub: Subscription, attempt: int) -> bool:
         """One handshake; on success mark the subscription validated, else expire what waited too long."""
@@ -207,28 +163,14 @@ class Dispatcher:
             log.debug("handshake with %s raised", sub.endpoint_url, exc_info=True)
             ok, detail = False, f"unexpected {type(exc).__name__}: {exc}"[:200]
         if ok:
-            self._outbox.mark_validated(topic.name, sub.name, sub.endpoint_url, self._clock())
-            self._active.add((topic.name, sub.name))
-            log.info("subscription %s/%s validated by %s", topic.name, sub.name, sub.endpoint_url)
+            self._service.validated(topic, sub)
             self._wakeup.set()
             return True
         if attempt == 1 or attempt % 20 == 0:
             log.warning("subscription %s/%s not validated yet (%s, try %d); events wait for it",
                         topic.name, sub.name, detail, attempt)
-        self._expire_waiting(topic, sub)
+        self._service.expire_waiting(topic, sub)
         return False
-
-    def _backoff(self, failures: int) -> float:
-        # 0.25 s doubling to 5 s, scaled like every other delay, but never a busy loop. The exponent is
-        # capped: 0.25 * 2 ** 1024 would overflow a float after ~1,000 failures (about 85 min at 5 s).
-        return max(0.05, min(0.25 * 2 ** min(max(failures, 1) - 1, 16), 5.0) * self._planner.time_scale)
-
-    def _expire_waiting(self, topic: Topic, sub: Subscription) -> None:
-        """Dead-letter events that outlived their TTL while the endpoint was not validated."""
-        cutoff = self._clock() - self._planner.ttl_seconds(sub.retry_policy)
-        expired = self._outbox.expire_pending(topic.name, sub.name, cutoff, TTL_REASON, self._clock())
-        if expired:
-            log.warning("dead-lettered %d event(s) for %s/%s: %s", expired, topic.name, sub.name, TTL_REASON)
 
     async def _handshake(self, topic: Topic, sub: Subscription) -> tuple[bool, str]:
         if topic.input_schema == CLOUD_EVENT_SCHEMA:
@@ -279,10 +221,8 @@ class Dispatcher:
         if not wake_on_publish:
             await asyncio.sleep(seconds)
             return
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._wakeup.wait(), seconds)
-        except TimeoutError:
-            pass
         self._wakeup.clear()
 
     def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from devstack.servicebus.core.sql_filter_errors import SqlFilterError
+from devstack.servicebus.core.sql_filter.errors import SqlFilterError
 
 KEYWORDS = frozenset(
     {"AND", "OR", "NOT", "IN", "LIKE", "ESCAPE", "IS", "NULL", "TRUE", "FALSE", "EXISTS"}
