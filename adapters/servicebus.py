@@ -22,6 +22,8 @@ from core.ports import Outgoing
 from core.settings import SERVICE_BUS_CONNECTION, Settings
 
 log = logging.getLogger(__name__)
+# A timeout below the SDK's first back-off (retry_backoff_factor 0.8 s x 2) makes it try once (see cancel_scheduled).
+CANCEL_TIMEOUT_SECONDS = 1.0
 
 
 class ServiceBusMessageBus:
@@ -60,11 +62,15 @@ class ServiceBusMessageBus:
 
     def cancel_scheduled(self, entity: str, sequence_numbers: Sequence[int]) -> None:
         """Cancel one by one: the broker refuses a whole request when one number is no longer scheduled
-        (MessageNotFoundError: enqueued already, or cancelled), and that one is simply skipped."""
+        (MessageNotFoundError: enqueued already, or cancelled), and that one is simply skipped.
+
+        Bounded by CANCEL_TIMEOUT_SECONDS and never retried: azure-servicebus 7.15 retries MessageNotFoundError
+        like a transient error (three back-offs, 11 s here, holding the entity's one sender), and a cancel is an
+        optimisation whose failure costs only a stale timer's visit."""
         for number in sequence_numbers:
             try:
                 with self._sender_for(entity) as sender:
-                    sender.cancel_scheduled_messages(number)
+                    sender.cancel_scheduled_messages(number, timeout=CANCEL_TIMEOUT_SECONDS)
             except MessageNotFoundError:
                 log.debug("scheduled message %s on %s is no longer scheduled; nothing to cancel", number, entity)
 

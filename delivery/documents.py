@@ -19,6 +19,13 @@ class StepReport(Contract):
     detail: str | None = None
 
 
+class ScheduledTimer(Contract):
+    """A timer the broker holds for the delivery: its sequence number while scheduled, and when it fires."""
+
+    sequence_number: int
+    due_at: UtcDateTime
+
+
 class DeliveryDocument(Contract):
     """A delivery (container `deliveries`, id = deliveryId). ``state`` is None until DeliveryRequested arrives."""
 
@@ -37,7 +44,7 @@ class DeliveryDocument(Contract):
     history: list[HistoryEntry] = Field(default_factory=list)
     updated_at: UtcDateTime | None = None
     timers: dict[str, str] = Field(default_factory=dict)   # timer name -> token of the state instance that set it
-    # timer name -> the broker's sequence number for it while scheduled, so a timer no longer needed is cancelled
-    timer_sequence_numbers: dict[str, int] = Field(default_factory=dict)
+    # timer name -> what the broker gave it when scheduled, so a timer no longer needed can be cancelled
+    scheduled_timers: dict[str, ScheduledTimer] = Field(default_factory=dict)
     outbox: list[OutboxEntry] = Field(default_factory=list)
     outbox_due_at: UtcDateTime | None = None                # earliest next_attempt_at in the outbox (the relay's index)

@@ -7,6 +7,7 @@ What an earlier transition still owes goes out before the next message is applie
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from typing import Any
 
 from contracts.messages import AnyMessage
@@ -18,13 +19,15 @@ from core.outbox import RelaySchedule, dispatch, earliest_due, event_entry, mess
 from core.ports import Clock, EventPublisher, MessageBus, PreconditionFailed
 from core.settlement import Complete, DeadLetter, Outcome, Received
 from core.tracing import trace_id_of
-from delivery.documents import DeliveryDocument
+from delivery.documents import DeliveryDocument, ScheduledTimer
 from delivery.repository import DeliveryRepository
 from delivery.state_machine import Decision, Hop, PublishOutcome, ScheduleSelf, decide, timer_name
 
 log = logging.getLogger(__name__)
 # How often a message is applied again at once when the document changed under it (a 412 on the save).
 STALE_COPY_ATTEMPTS = 3
+# A timer due sooner than this is not worth cancelling: it may be enqueued before the request arrives.
+CANCEL_MARGIN = timedelta(seconds=1)
 
 
 def handle_inbox_message(message: AnyMessage, received: Received, deliveries: DeliveryRepository,
@@ -68,7 +71,7 @@ def _apply(message: AnyMessage, received: Received, deliveries: DeliveryReposito
     log.info("delivery %s: %s -> %s", message.delivery_id, message.message_type, decision.note)
     if owed:
         _send_owed(committed, etag, deliveries, bus, events, clock, schedule)
-    _cancel_unneeded_timers(document, committed, message, bus)
+    _cancel_unneeded_timers(document, committed, message, bus, hop.now)
     return Complete(decision.note)
 
 
@@ -95,21 +98,24 @@ def _send_owed(document: DeliveryDocument, etag: str | None, deliveries: Deliver
     dispatched = dispatch(document.outbox, bus, events, clock(), schedule)
     if dispatched.remaining == document.outbox:
         return document, etag
-    numbers = {name: number for name, number in {**document.timer_sequence_numbers, **dispatched.timers}.items()
-               if name in document.timers}
-    updated = _with_outbox(document, dispatched.remaining).model_copy(update={"timer_sequence_numbers": numbers})
+    new = {e.timer: ScheduledTimer(sequence_number=dispatched.timers[e.timer], due_at=e.scheduled_at)
+           for e in document.outbox if e.timer in dispatched.timers and e.scheduled_at is not None}
+    timers = {name: timer for name, timer in {**document.scheduled_timers, **new}.items() if name in document.timers}
+    updated = _with_outbox(document, dispatched.remaining).model_copy(update={"scheduled_timers": timers})
     return updated, deliveries.save(updated, etag)
 
 
 def _cancel_unneeded_timers(before: DeliveryDocument | None, after: DeliveryDocument, message: AnyMessage,
-                            bus: MessageBus) -> None:
+                            bus: MessageBus, now: datetime) -> None:
     """Cancel the scheduled timers the transition dropped, so they never cost a session visit (best effort: one
-    that fires anyway is a stale timer, a no-op). The timer being handled has fired already: nothing to cancel."""
+    that fires anyway is a stale timer, a no-op). The timer being handled, and one about to fire, are left alone:
+    there is nothing left to cancel, and the broker would answer MessageNotFound."""
     if before is None:
         return
     current = timer_name(message)
-    numbers = [number for name, number in before.timer_sequence_numbers.items()
-               if name != current and name in before.timers and after.timers.get(name) != before.timers[name]]
+    numbers = [timer.sequence_number for name, timer in before.scheduled_timers.items()
+               if name != current and name in before.timers and after.timers.get(name) != before.timers[name]
+               and timer.due_at > now + CANCEL_MARGIN]
     if not numbers:
         return
     try:

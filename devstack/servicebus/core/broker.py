@@ -104,7 +104,8 @@ class Broker:
     # --- sending ------------------------------------------------------------------------------
 
     def send(self, path: str, envelopes: Iterable[Envelope]) -> list[int]:
-        """Accept messages durably; returns each one's sequence number if scheduled for later, else 0."""
+        """Accept messages durably; returns each one's sequence number in the entity it was sent to (0 for one
+        dropped as a duplicate, fanned out from a topic or forwarded on)."""
         key = self._sendable_key(path)
         batch = list(envelopes)
         for envelope in batch:
@@ -124,7 +125,7 @@ class Broker:
                 " Entities that have session support enabled can only receive messages that have the SessionId set.")
 
     def _accept(self, key: str, envelope: Envelope, now: float, hops: int, *, dedupe: bool = True) -> int:
-        """Route one message into a queue or topic (after duplicate detection); returns a scheduled seq."""
+        """Route one message into a queue or topic (after duplicate detection); returns its seq there, or 0."""
         topic = self.topics.get(key)
         settings = topic or self.entities[key].settings
         if dedupe and settings.requires_duplicate_detection and self._is_duplicate(key, settings.duplicate_window,
@@ -152,7 +153,7 @@ class Broker:
 
     def _into(self, entity: Entity, envelope: Envelope, now: float, hops: int,
               ttl_cap: float | None = None, dead_letter: DeadLetterInfo | None = None) -> int:
-        """Store a message in one entity (or forward it on); returns its seq if scheduled."""
+        """Store a message in one entity (or forward it on); returns its seq there (0 if forwarded on)."""
         scheduled = envelope.scheduled_at is not None and envelope.scheduled_at > now
         target = entity.settings.forward_to
         # A scheduled message waits in the entity it was sent to (so it can be cancelled by the
@@ -182,7 +183,9 @@ class Broker:
         self.store.insert(message)
         entity.add(message)
         self.pump(entity)
-        return message.seq if scheduled else 0
+        # Azure's schedule-message answers a sequence number for every message it took, also for one whose time
+        # had already passed (enqueued at once); a cancel of that number then finds nothing scheduled.
+        return message.seq
 
     # --- receivers ----------------------------------------------------------------------------
 

@@ -450,13 +450,14 @@ def cancelled_types(world: DeliveryWorld) -> list[str]:
 
 def test_the_readiness_deadline_is_cancelled_once_the_delivery_is_scheduled(world: DeliveryWorld) -> None:
     world.handle(requested())
-    [(name, number)] = world.doc().timer_sequence_numbers.items()
-    assert name == "ReadinessDeadline" and isinstance(number, int), "the broker's number, kept to cancel it"
+    [(name, timer)] = world.doc().scheduled_timers.items()
+    assert name == "ReadinessDeadline" and isinstance(timer.sequence_number, int), "the broker's number, kept"
+    assert timer.due_at == T0 + timedelta(seconds=DEADLINE_S)
     world.handle(package_ready())
     assert cancelled_types(world) == []
     world.handle(drone_scheduled())
     assert cancelled_types(world) == ["ReadinessDeadline"]
-    assert set(world.doc().timer_sequence_numbers) == {"FlightProgress:PickedUp"}, "only timers still set"
+    assert set(world.doc().scheduled_timers) == {"FlightProgress:PickedUp"}, "only timers still set"
 
 
 def test_cancelling_before_pickup_cancels_the_pickup_timer(world: DeliveryWorld) -> None:
@@ -473,6 +474,14 @@ def test_the_timer_being_handled_is_not_cancelled(world: DeliveryWorld) -> None:
     world.handle(flight(FlightStage.DELIVERED))
     assert world.doc().state is S.SHIPPED
     assert cancelled_types(world) == ["ReadinessDeadline"], "both flight timers fired: nothing left to cancel"
+
+
+def test_a_timer_about_to_fire_is_not_cancelled(world: DeliveryWorld) -> None:
+    world.handle(requested())
+    world.handle(package_ready())
+    world.clock.advance(DEADLINE_S - 0.5)  # the deadline is due in half a second: it may be enqueued already
+    world.handle(drone_scheduled())
+    assert world.doc().state is S.SCHEDULED and cancelled_types(world) == []
 
 
 def test_a_failed_cancel_never_fails_the_transition(world: DeliveryWorld) -> None:

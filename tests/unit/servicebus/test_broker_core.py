@@ -10,6 +10,7 @@ from devstack.servicebus.core.errors import (
     EntityNotFound,
     InvalidOperation,
     MessageLockLost,
+    MessageNotFound,
     MessageSizeExceeded,
     SessionCannotBeLocked,
     SessionLockLost,
@@ -123,6 +124,14 @@ def test_ttl_dead_letters_with_reason(broker: Broker, clock: FakeClock) -> None:
     dlq = broker.receivable("ttl/$deadletterqueue")
     reasons = sorted((m.payload, m.dead_letter.reason) for m in dlq.messages.values() if m.dead_letter)
     assert reasons == [(b"old", "TTLExpiredException"), (b"young", "TTLExpiredException")]
+
+
+def test_a_schedule_already_due_is_enqueued_at_once_under_a_real_sequence_number(broker: Broker,
+                                                                                  clock: FakeClock) -> None:
+    [seq] = broker.send("q", [env("late", scheduled_at=clock.now - 1)])
+    assert seq > 0 and broker.receivable("q").messages[seq].state is MessageState.ACTIVE
+    with pytest.raises(MessageNotFound):
+        management.cancel_scheduled(broker, "q", [seq])  # nothing scheduled under that number
 
 
 def test_scheduled_message_waits_and_can_be_cancelled(broker: Broker, clock: FakeClock) -> None:
