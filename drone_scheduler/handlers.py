@@ -149,7 +149,11 @@ def _reserve_nearest(message: DeliveryRequested, drones: DroneRepository, clock:
 
 def _existing_reservation(delivery_id: str, drones: DroneRepository) -> ReservationDocument:
     """After a 409 on our create: a concurrent redelivery of ours reserved (reuse it) or a compensation released."""
-    existing = drones.reservation(delivery_id)
+    return _existing_with_etag(delivery_id, drones)[0]
+
+
+def _existing_with_etag(delivery_id: str, drones: DroneRepository) -> tuple[ReservationDocument, str]:
+    existing = drones.reservation_with_etag(delivery_id)
     if existing is None:
         raise TransientFault(f"{reservation_id(delivery_id)} exists (409) but cannot be read; retrying")
     return existing
@@ -157,16 +161,16 @@ def _existing_reservation(delivery_id: str, drones: DroneRepository) -> Reservat
 
 def _release(message: DeliveryOutcome, drones: DroneRepository,
              clock: Clock) -> Outcome:
-    reservation = drones.reservation(message.delivery_id)
-    if reservation is None and drones.tombstone(message.delivery_id, clock()):
+    found = drones.reservation_with_etag(message.delivery_id)
+    if found is None and drones.tombstone(message.delivery_id, clock()):
         # A request still in flight may have passed its ended check already; the tombstone makes its create fail.
         return Complete("no drone held for this delivery; reservation tombstoned")
-    reservation = reservation or _existing_reservation(message.delivery_id, drones)
+    reservation, reservation_etag = found or _existing_with_etag(message.delivery_id, drones)
     if reservation.is_released:
         return Complete("drone already released for this delivery")
     held = drones.drone(reservation.drone_id) if reservation.drone_id else None
     drone, etag = held if held else (None, None)
-    drones.release(reservation, drone, etag, clock())
+    drones.release(reservation, reservation_etag, drone, etag, clock())
     return Complete(f"drone {reservation.drone_id} released")
 
 

@@ -82,8 +82,13 @@ class DroneRepository:
 
     def reservation(self, delivery_id: str) -> ReservationDocument | None:
         """The delivery's reservation, or None."""
+        found = self.reservation_with_etag(delivery_id)
+        return found[0] if found else None
+
+    def reservation_with_etag(self, delivery_id: str) -> tuple[ReservationDocument, str] | None:
+        """The delivery's reservation and its ETag, or None."""
         raw = self._container.read(reservation_id(delivery_id), self.fleet_id)
-        return ReservationDocument.model_validate(raw) if raw else None
+        return (ReservationDocument.model_validate(raw), raw["_etag"]) if raw else None
 
     def reserve(self, reservation: ReservationDocument, drone: DroneDocument, etag: str, *,
                 served: bool = False) -> None:
@@ -99,13 +104,15 @@ class DroneRepository:
             operations.append(BatchOperation("delete", waiting_id(reservation.delivery_id)))
         self._container.execute_batch(operations, self.fleet_id)
 
-    def release(self, reservation: ReservationDocument, drone: DroneDocument | None, etag: str | None,
-                now: datetime) -> None:
+    def release(self, reservation: ReservationDocument, reservation_etag: str, drone: DroneDocument | None,
+                etag: str | None, now: datetime) -> None:
         """Atomically turn the reservation into a ``Released`` tombstone and, if the drone is still held for
         this delivery (docs/design.md: release reverses it only for the same deliveryId), make the drone available.
-        Raises BatchFailed (e.g. 412 when the drone changed since read: a transient retry)."""
+        Both replaces are ETag-conditional: a concurrent release of the same delivery (a re-published outcome
+        handled at the same time) must not rewrite the tombstone after the drone went to someone else.
+        Raises BatchFailed (412 when either changed since read: a transient retry, which finds it released)."""
         released = reservation.model_copy(update={"status": ReservationStatus.RELEASED, "released_at": now})
-        operations = [BatchOperation("replace", reservation.id, released.to_json_dict())]
+        operations = [BatchOperation("replace", reservation.id, released.to_json_dict(), if_match=reservation_etag)]
         if drone is not None and drone.reserved_for == reservation.delivery_id:
             freed = drone.model_copy(update={"status": DroneStatus.AVAILABLE, "reserved_for": None})
             operations.append(BatchOperation("replace", drone.id, freed.to_json_dict(), if_match=etag))

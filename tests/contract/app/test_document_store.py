@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -114,7 +114,8 @@ class DocumentStoreContract:
         assert taken.value.index == DRONE_CHANGED and drones.reservation("d2") is None
         held, held_etag = drones.drone(drone.id)  # type: ignore[misc]
         assert (held.status, held.reserved_for) == (DroneStatus.RESERVED, "d1")
-        drones.release(mine, held, held_etag, NOW)
+        _, reservation_etag = drones.reservation_with_etag("d1")  # type: ignore[misc]
+        drones.release(mine, reservation_etag, held, held_etag, NOW)
         freed, _ = drones.drone(drone.id)  # type: ignore[misc]
         assert (freed.status, freed.reserved_for) == (DroneStatus.AVAILABLE, None)
         assert drones.reservation("d1").is_released  # type: ignore[union-attr]  # kept as a tombstone
@@ -123,6 +124,24 @@ class DocumentStoreContract:
             drones.reserve(mine, again_drone, again_etag)
         assert (refused.value.index, refused.value.status) == (RESERVATION_EXISTS, 409)
         assert drones.drone(drone.id)[0].status is DroneStatus.AVAILABLE  # type: ignore[index]
+
+    def test_a_stale_release_cannot_rewrite_the_tombstone(self, container_of) -> None:  # type: ignore[no-untyped-def]
+        drones = DroneRepository(container_of("drones"), unique("fleet"))
+        drones.seed_once(seed_fleet(drones.fleet_id, 1, Location(latitude=47.6, longitude=-122.3)))
+        [(drone, etag)] = drones.available()
+        mine = ReservationDocument(id="reservation:d1", fleet_id=drones.fleet_id, delivery_id="d1", drone_id=drone.id,
+                                   seconds_to_pickup=1, seconds_to_dropoff=2, created_at=NOW)
+        drones.reserve(mine, drone, etag)
+        # Two releases of d1 read the held reservation at once (a re-published outcome); the first one wins.
+        _, stale_etag = drones.reservation_with_etag("d1")  # type: ignore[misc]
+        held, held_etag = drones.drone(drone.id)  # type: ignore[misc]
+        drones.release(mine, stale_etag, held, held_etag, NOW)
+        first = drones.reservation("d1")
+        freed, _ = drones.drone(drone.id)  # type: ignore[misc]
+        with pytest.raises(BatchFailed) as late:  # the drone is someone else's business now: nothing to touch
+            drones.release(mine, stale_etag, freed, None, NOW + timedelta(seconds=1))
+        assert (late.value.index, late.value.status) == (0, 412)
+        assert drones.reservation("d1") == first, "the tombstone keeps the first release's time"
 
     def test_compensation_tombstone_blocks_a_later_reservation(self, container_of) -> None:  # type: ignore[no-untyped-def]
         drones = DroneRepository(container_of("drones"), unique("fleet"))
