@@ -7,9 +7,11 @@ import signal
 from pathlib import Path
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from devstack.dashboard.http.otlp import MAX_REQUEST_BYTES
 from devstack.dashboard.http.routes import Routes
+from devstack.dashboard.sources import Sources
 from devstack.dashboard.store.spans import DEFAULT_MAX_SPANS, SpanStore
 
 log = logging.getLogger(__name__)
@@ -17,19 +19,34 @@ log = logging.getLogger(__name__)
 DATABASE_NAME = "spans.sqlite3"
 
 
-def build_app(store: SpanStore, eventgrid_url: str | None = None) -> web.Application:
+@web.middleware
+async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp's own refusals under /api/ (no such route, wrong method, bad query) as JSON ``{"error", "message"}``,
+    like the answers the handlers write themselves."""
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if not request.path.startswith("/api/") or exc.status < 400:
+            raise
+        message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return web.json_response({"error": "".join(exc.reason.split()), "message": message}, status=exc.status,
+                                 headers=headers)
+
+
+def build_app(store: SpanStore, sources: Sources | None = None) -> web.Application:
     """The aiohttp application over ``store``."""
     # One byte over the limit lets an oversized body reach our own 413 with a clear message.
-    app = web.Application(client_max_size=MAX_REQUEST_BYTES + 1)
-    Routes(store, eventgrid_url=eventgrid_url).install(app)
+    app = web.Application(client_max_size=MAX_REQUEST_BYTES + 1, middlewares=[json_errors])
+    Routes(store, sources=sources).install(app)
     return app
 
 
 async def serve(data_dir: Path, host: str, port: int, max_spans: int = DEFAULT_MAX_SPANS,
-                eventgrid_url: str | None = None) -> None:
+                sources: Sources | None = None) -> None:
     """Run the dashboard until SIGINT/SIGTERM."""
     store = SpanStore(data_dir / DATABASE_NAME, max_spans)
-    runner = web.AppRunner(build_app(store, eventgrid_url), access_log=None)
+    runner = web.AppRunner(build_app(store, sources), access_log=None)
     await runner.setup()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

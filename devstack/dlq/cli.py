@@ -12,7 +12,7 @@ from rich.table import Table
 
 from devstack.dlq.connections import Connections, connections_for
 from devstack.dlq.operations import list_records, peek_broker, read_record, redrive
-from devstack.dlq.topology import Target, dead_letter_paths, redrive_targets
+from devstack.dlq.topology import Target, dead_letter_paths, redrive_targets, target_of
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -77,10 +77,8 @@ def redrive_all(conn: Connections, records: list[dict], targets: dict[str, Targe
     """Redrive each record, reporting each result; one failure does not stop the others."""
     failed = 0
     for record in records:
-        target = targets.get(record.get("entity", ""))
         try:
-            if target is None:
-                raise ValueError(f"unknown entity {record.get('entity')!r}")
+            target = target_of(record, targets)
             message_id = redrive(conn, record, target)
         except (ValueError, AzureError) as exc:
             failed += 1

@@ -4,6 +4,11 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+
+class UnknownEntity(ValueError):
+    """A record names an entity the topology does not have."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,15 @@ def redrive_targets(config_path: Path) -> dict[str, Target]:
                 targets[subscription["Name"]] = target
                 targets[f"{topic['Name']}/{subscription['Name']}"] = target
     return targets
+
+
+def target_of(record: dict[str, Any], targets: dict[str, Target]) -> Target:
+    """Where one of Remediation's records goes back to; UnknownEntity (a ValueError) when the topology has no such
+    entity."""
+    target = targets.get(record.get("entity", ""))
+    if target is None:
+        raise UnknownEntity(f"unknown entity {record.get('entity')!r}")
+    return target
 
 
 def dead_letter_paths(config_path: Path) -> list[tuple[str, str | None]]:

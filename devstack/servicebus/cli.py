@@ -9,11 +9,14 @@ from pathlib import Path
 from types import FrameType
 
 from devstack import logs
+from devstack.servicebus.admin.server import AdminServer
+from devstack.servicebus.admin.snapshots import SnapshotBoard
 from devstack.servicebus.amqp import codec
 from devstack.servicebus.amqp.cbs import SasKey
 from devstack.servicebus.amqp.loop import DEFAULT_HANDSHAKE_TIMEOUT, EngineLoop
 from devstack.servicebus.amqp.server import BrokerHandler
 from devstack.servicebus.core.broker import Broker
+from devstack.servicebus.core.depths import DepthSnapshot, measure
 from devstack.servicebus.core.errors import TopologyError
 from devstack.servicebus.core.topology import load_topology
 from devstack.servicebus.store.sqlite_store import SqliteStore
@@ -37,7 +40,17 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="seconds between timer passes (lock expiry, scheduling, TTL)")
     parser.add_argument("--handshake-timeout", type=float, default=DEFAULT_HANDSHAKE_TIMEOUT,
                         help="seconds a client has to open its AMQP connection before the socket is closed")
+    parser.add_argument("--admin-port", type=_port, default=0,
+                        help="serve entity depths as JSON on http://<host>:<port>/entities (devstack only; "
+                             "default 0: off)")
     return parser.parse_args(argv)
+
+
+def _port(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"{value} is not a TCP port (0-65535)")
+    return value
 
 
 def main(argv: list[str]) -> int:
@@ -53,13 +66,30 @@ def main(argv: list[str]) -> int:
     store = SqliteStore(args.data_dir / "servicebus.sqlite3")
     broker = Broker(topology, store, time.time, read_facts=codec.facts_of)
     handler = BrokerHandler(broker, SasKey(args.sas_key_name, args.sas_key))
+    board: SnapshotBoard[DepthSnapshot] = SnapshotBoard(lambda: measure(broker))
+    admin = None
+    # The admin endpoint binds first: once the AMQP port accepts (what `devstack up` waits for), it answers too.
+    if args.admin_port:
+        try:
+            admin = AdminServer(args.host, args.admin_port, board)
+        except OSError as exc:
+            log.error("cannot listen on %s:%d for the admin endpoint (--admin-port): %s",
+                      args.host, args.admin_port, exc)
+            store.close()
+            return 1
     try:
-        loop = EngineLoop(handler, args.host, args.port, args.tick, args.handshake_timeout)
+        loop = EngineLoop(handler, args.host, args.port, args.tick, args.handshake_timeout,
+                          on_tick=board.on_tick if admin is not None else None)
     except OSError as exc:
         log.error("cannot listen on %s:%d: %s", args.host, args.port, exc)
+        if admin is not None:
+            admin.close()
         store.close()
         return 1
     log.info("%d queues, %d topics from %s", len(topology.queues), len(topology.topics), args.config)
+    if admin is not None:
+        admin.start()
+        log.info("admin endpoint on http://%s:%d/entities", args.host, admin.port)
     log.info("listening on amqp://%s:%d", args.host, args.port)
 
     def stop(signum: int, frame: FrameType | None) -> None:
@@ -71,6 +101,8 @@ def main(argv: list[str]) -> int:
     try:
         loop.run()
     finally:
+        if admin is not None:
+            admin.close()
         store.close()
     log.info("stopped")
     return 0

@@ -14,11 +14,11 @@ from rich.table import Table
 
 from devstack.stack.app_settings import local_values
 from devstack.stack.services import stack_services
-from devstack.stack.settings import DEFAULT_DASHBOARD_PORT, Ports, StackSettings
+from devstack.stack.settings import DEFAULT_DASHBOARD_PORT, SERVICEBUS_ADMIN_PORT_OFFSET, Ports, StackSettings
 from devstack.stack.supervisor import StackError, Supervisor
 
-COLOURS = {"servicebus": "cyan", "cosmos": "green", "eventgrid": "magenta", "host": "yellow",
-           "dashboard": "blue", "devstack": "bold white"}
+COLOURS = {"servicebus": "cyan", "servicebus-admin": "cyan", "cosmos": "green", "eventgrid": "magenta",
+           "host": "yellow", "dashboard": "blue", "devstack": "bold white"}
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:
@@ -34,6 +34,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help=f"trace dashboard and OTLP/HTTP receiver the host exports to (default "
                              f"{DEFAULT_DASHBOARD_PORT}; 0: no dashboard, the host exports nothing unless "
                              "OTEL_EXPORTER_OTLP_ENDPOINT is set)")
+    parser.add_argument("--servicebus-admin-port", type=int, default=None, metavar="PORT",
+                        help="the broker's JSON admin endpoint, which the dashboard reads entity depths from "
+                             f"(default: --servicebus-port + {SERVICEBUS_ADMIN_PORT_OFFSET}, i.e. "
+                             f"{defaults.servicebus + SERVICEBUS_ADMIN_PORT_OFFSET}; 0: none)")
     parser.add_argument("--eventgrid-time-scale", type=float, default=1.0,
                         help="multiplies Event Grid's retry back-off (e.g. 0.01 for fast retries)")
     parser.add_argument("--host-instances", type=_instances, default=1, metavar="N",
@@ -55,8 +59,12 @@ def _instances(text: str) -> int:
 def settings_from(args: argparse.Namespace) -> StackSettings:
     """StackSettings from flags plus the app's local settings."""
     app_dir = args.app.resolve()
+    admin = (args.servicebus_port + SERVICEBUS_ADMIN_PORT_OFFSET if args.servicebus_admin_port is None
+             else args.servicebus_admin_port or None)
+    if admin is not None and admin > 65535:  # the Service Bus port was the last one: no room next to it
+        admin = None
     ports = Ports(args.servicebus_port, args.cosmos_port, args.eventgrid_port, args.host_port,
-                  args.dashboard_port or None)
+                  args.dashboard_port or None, admin)
     return StackSettings(app_dir=app_dir, data_dir=args.data_dir.resolve(), ports=ports,
                          eventgrid_time_scale=args.eventgrid_time_scale,
                          app_settings=local_values(app_dir), log_level=args.log_level,

@@ -7,6 +7,10 @@ from dataclasses import dataclass, field
 
 from devstack.stack.settings import EVENTGRID_KEY, StackSettings
 
+# What the dashboard needs of the app's settings to list and redrive dead letters (docs/dashboard.md "Dead letters"):
+# the connections and database the host gets, under the host's names.
+DASHBOARD_APP_SETTINGS = ("ServiceBusConnection", "CosmosDBConnection", "CosmosDatabaseName")
+
 
 @dataclass(frozen=True)
 class ServiceSpec:
@@ -20,6 +24,8 @@ class ServiceSpec:
     # service they are instances of (its `--<role>-port` flag).
     shared_port: bool = False
     role: str = ""
+    # Further ports the child listens on, each as (name in `up`'s flags, port): checked before start like ``port``.
+    extra_ports: tuple[tuple[str, int], ...] = ()
 
     @property
     def flag(self) -> str:
@@ -43,9 +49,7 @@ def stack_services(settings: StackSettings) -> list[ServiceSpec]:
     # stack's connection settings win over the app settings (local.settings.json points at default ports).
     host_env = {**settings.app_settings, **settings.connection_settings(), **settings.telemetry_settings(os.environ)}
     return [
-        ServiceSpec("servicebus", ["servicebus", "--port", str(ports.servicebus), *common,
-                                   "--config", str(settings.resource(settings.servicebus_config, "Config.json")),
-                                   "--data-dir", str(data / "servicebus")], ports.servicebus),
+        servicebus(settings, common),
         ServiceSpec("cosmos", ["cosmos", "--port", str(ports.cosmos), *common,
                                "--provision", str(settings.resource(settings.cosmos_provision, "cosmos.json")),
                                "--data-dir", str(data / "cosmos")], ports.cosmos),
@@ -58,14 +62,38 @@ def stack_services(settings: StackSettings) -> list[ServiceSpec]:
     ]
 
 
+def servicebus(settings: StackSettings, common: list[str]) -> ServiceSpec:
+    """The broker, with its admin endpoint when ``ports.servicebus_admin`` is set."""
+    ports = settings.ports
+    argv = ["servicebus", "--port", str(ports.servicebus), *common,
+            "--config", str(settings.resource(settings.servicebus_config, "Config.json")),
+            "--data-dir", str(settings.data_dir / "servicebus")]
+    if ports.servicebus_admin is None:
+        return ServiceSpec("servicebus", argv, ports.servicebus)
+    return ServiceSpec("servicebus", [*argv, "--admin-port", str(ports.servicebus_admin)], ports.servicebus,
+                       extra_ports=(("servicebus-admin", ports.servicebus_admin),))
+
+
 def dashboard(settings: StackSettings, common: list[str]) -> list[ServiceSpec]:
-    """The trace dashboard (devstack/dashboard), or nothing when the stack has no dashboard port."""
+    """The trace dashboard (devstack/dashboard), or nothing when the stack has no dashboard port.
+
+    It is told where the emulators' own APIs are, and gets the connection settings the host gets so that it can
+    list and redrive dead letters with the same code as `python -m devstack dlq` (devstack/dlq/operations.py)."""
     port = settings.ports.dashboard
     if port is None:
         return []
-    return [ServiceSpec("dashboard", ["dashboard", "--port", str(port), *common,
-                                      "--eventgrid-url", f"http://{settings.bind}:{settings.ports.eventgrid}",
-                                      "--data-dir", str(settings.data_dir / "dashboard")], port)]
+    argv = ["dashboard", "--port", str(port), *common,
+            "--eventgrid-url", f"http://{settings.bind}:{settings.ports.eventgrid}",
+            "--eventgrid-config", str(settings.resource(settings.eventgrid_config, "eventgrid.json")),
+            "--servicebus-config", str(settings.resource(settings.servicebus_config, "Config.json")),
+            "--data-dir", str(settings.data_dir / "dashboard")]
+    if settings.ports.servicebus_admin is not None:
+        argv += ["--servicebus-admin-url", settings.servicebus_admin_url()]
+    app = {**settings.app_settings, **settings.connection_settings()}
+    env = {name: app[name] for name in DASHBOARD_APP_SETTINGS if app.get(name)}
+    # The same expansion of resources/eventgrid.json as the emulator's (its topic key, ${EVENTGRID_TOPIC_KEY}).
+    env |= {"FUNCTIONS_PORT": str(settings.ports.host), "EVENTGRID_TOPIC_KEY": EVENTGRID_KEY}
+    return [ServiceSpec("dashboard", argv, port, env)]
 
 
 def host_instances(settings: StackSettings, env: dict[str, str], common: list[str]) -> list[ServiceSpec]:

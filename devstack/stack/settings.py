@@ -13,6 +13,9 @@ COSMOS_KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbI
 EVENTGRID_KEY = "ZGV2c3RhY2stZXZlbnRncmlkLWtleQ=="
 EVENTGRID_TOPIC = "delivery-events"
 DEFAULT_DASHBOARD_PORT = 7070
+# `up` gives the broker's admin endpoint (docs/servicebus.md "Admin endpoint") the port after the AMQP one: 5673 by
+# default, and next to whatever --servicebus-port a test or a second stack chooses, so it never needs a flag of its own.
+SERVICEBUS_ADMIN_PORT_OFFSET = 1
 # Either one set by the user means they export traces somewhere of their own
 # (https://opentelemetry.io/docs/specs/otel/protocol/exporter/#configuration-options).
 OTLP_ENDPOINT_VARIABLES = ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
@@ -29,6 +32,8 @@ class Ports:
     # The trace dashboard is opt-in here (None: not started) so stacks built in code (tests, benchmarks) never
     # claim a fixed port; `devstack up` asks for it on DEFAULT_DASHBOARD_PORT unless told otherwise.
     dashboard: int | None = None
+    # The broker's JSON admin endpoint (entity depths for the dashboard); opt-in for the same reason.
+    servicebus_admin: int | None = None
 
     def by_service(self) -> dict[str, int]:
         """Service name → port of the four core services, in start order."""
@@ -86,8 +91,10 @@ class StackSettings:
     def endpoints(self) -> dict[str, str]:
         """Human-readable endpoint per service."""
         host, ports = self.bind, self.ports
-        endpoints = {
-            "servicebus": f"amqp://{host}:{ports.servicebus}",
+        endpoints = {"servicebus": f"amqp://{host}:{ports.servicebus}"}
+        if ports.servicebus_admin is not None:
+            endpoints["servicebus-admin"] = self.servicebus_admin_url() + "/entities"
+        endpoints |= {
             "cosmos": f"http://{host}:{ports.cosmos}/",
             "eventgrid": f"http://{host}:{ports.eventgrid}/topics/{EVENTGRID_TOPIC}/api/events",
             "host": f"http://{host}:{ports.host}/api/deliveries",
@@ -95,3 +102,7 @@ class StackSettings:
         if ports.dashboard is not None:
             endpoints["dashboard"] = f"http://{host}:{ports.dashboard}/"
         return endpoints
+
+    def servicebus_admin_url(self) -> str:
+        """The broker's admin endpoint (meaningful only when ``ports.servicebus_admin`` is set)."""
+        return f"http://{self.bind}:{self.ports.servicebus_admin}"

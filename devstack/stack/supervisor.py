@@ -73,18 +73,21 @@ class Supervisor:
         """Refuse to start when a port is taken or given twice, naming the service and the flag that moves it.
 
         Instances of one scaled-out service (``shared_port``) share their port on purpose."""
-        seen: dict[int, ServiceSpec] = {}
+        seen: dict[int, tuple[str, bool]] = {}  # port -> (who has it, shared by instances)
         for spec in self.specs:
-            if spec.port in seen and spec.shared_port and seen[spec.port].shared_port:
-                continue
-            if spec.port in seen:
-                raise StackError(f"port {spec.port} is given to both {seen[spec.port].name} and {spec.name}; "
-                                 f"choose another with --{spec.flag}-port")
-            seen[spec.port] = spec
-            if port_in_use(self.bind, spec.port):
-                raise StackError(
-                    f"port {spec.port} for {spec.name} is already in use (another stack running?); "
-                    f"choose another with --{spec.flag}-port")
+            claims = [(spec.name, spec.flag, spec.port, spec.shared_port),
+                      *((flag, flag, port, False) for flag, port in spec.extra_ports)]
+            for name, flag, port, shared in claims:
+                if port in seen and shared and seen[port][1]:
+                    continue
+                if port in seen:
+                    raise StackError(f"port {port} is given to both {seen[port][0]} and {name}; "
+                                     f"choose another with --{flag}-port")
+                seen[port] = (name, shared)
+                if port_in_use(self.bind, port):
+                    raise StackError(
+                        f"port {port} for {name} is already in use (another stack running?); "
+                        f"choose another with --{flag}-port")
 
     def ready(self, child: Child) -> bool:
         """True once ``child`` listens. A process sharing its port (SO_REUSEPORT) must hold a listening

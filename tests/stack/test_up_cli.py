@@ -23,8 +23,8 @@ def busy_port() -> Iterator[int]:
 
 def run_up(data_dir: Path, *args: str, **ports: int) -> subprocess.CompletedProcess[str]:
     """`up` with free ports except those given; returns once it has refused (or after 60 s)."""
-    chosen = {name: ports.get(name) or free_port()
-              for name in ("servicebus", "cosmos", "eventgrid", "dashboard", "host")}
+    chosen = {name: ports.get(name.replace("-", "_")) or free_port()
+              for name in ("servicebus", "servicebus-admin", "cosmos", "eventgrid", "dashboard", "host")}
     argv = [f"--{name}-port={port}" for name, port in chosen.items()]
     return subprocess.run([sys.executable, "-m", "devstack", "up", "--data-dir", str(data_dir), *argv, *args],
                           cwd=REPO_ROOT, capture_output=True, text=True, timeout=60)
@@ -57,3 +57,10 @@ def test_reset_keeps_the_data_when_the_stack_cannot_start(tmp_path: Path) -> Non
     with busy_port() as port:
         refusal(run_up(data, "--reset", host=port))
     assert (data / "servicebus" / "keep.sqlite").read_text() == "a running stack's data"
+
+
+def test_a_busy_admin_port_names_its_flag(tmp_path: Path) -> None:
+    with busy_port() as port:
+        said = refusal(run_up(tmp_path, servicebus_admin=port))
+    assert f"port {port} for servicebus-admin is already in use" in said
+    assert "--servicebus-admin-port" in said

@@ -11,8 +11,10 @@ from aiohttp import web
 
 from devstack.dashboard.core.deliveries import TraceSummary, state_counts, throughput
 from devstack.dashboard.core.timeline import waterfall
-from devstack.dashboard.http.emulators import eventgrid_status
+from devstack.dashboard.http.deadletters import DeadLetterRoutes
+from devstack.dashboard.http.emulators import EmulatorError, eventgrid_status, servicebus_depths
 from devstack.dashboard.http.otlp import MAX_REQUEST_BYTES, OtlpError, decode, success
+from devstack.dashboard.sources import Sources
 from devstack.dashboard.store.spans import SpanStore
 
 log = logging.getLogger(__name__)
@@ -25,8 +27,9 @@ COUNTED_DELIVERIES = 5000  # state counts and throughput cover the newest this m
 class Routes:
     """The dashboard's handlers over one store."""
 
-    def __init__(self, store: SpanStore, clock: Clock = time.time, eventgrid_url: str | None = None) -> None:
-        self.store, self.clock, self.eventgrid_url = store, clock, eventgrid_url
+    def __init__(self, store: SpanStore, clock: Clock = time.time, sources: Sources | None = None) -> None:
+        self.store, self.clock = store, clock
+        self.sources = sources or Sources()
 
     def install(self, app: web.Application) -> None:
         """Add every route to ``app``."""
@@ -34,11 +37,15 @@ class Routes:
         app.router.add_get("/", self.page("index.html"))
         app.router.add_get("/traces/{trace_id}", self.page("trace.html"))
         app.router.add_get("/deliveries/{delivery_id}", self.delivery)
+        app.router.add_get("/deadletters", self.page("deadletters.html"))
         app.router.add_get("/api/summary", self.summary)
         app.router.add_get("/api/traces/{trace_id}", self.trace)
         app.router.add_get("/api/emulators", self.emulators)
         app.router.add_get("/health", self.health)
         app.router.add_static("/static/", STATIC)
+        sources = self.sources
+        DeadLetterRoutes(sources.desk, sources.desk_off, sources.servicebus_admin_url, sources.eventgrid_url,
+                         sources.eventgrid_subscriptions).install(app)
 
     async def export(self, request: web.Request) -> web.Response:
         """OTLP/HTTP ``POST /v1/traces`` (https://opentelemetry.io/docs/specs/otlp/#otlphttp-request)."""
@@ -95,10 +102,17 @@ class Routes:
                                   "spans": [row.view() for row in rows]})
 
     async def emulators(self, _: web.Request) -> web.Response:
-        """The emulators' own figures the dashboard was told where to find (``--eventgrid-url``)."""
+        """The emulators' own figures the dashboard was told where to find (``--eventgrid-url``,
+        ``--servicebus-admin-url``), each read at once; a source that fails says why in its own ``error``."""
         found: dict[str, Any] = {}
-        if self.eventgrid_url:
-            found["eventgrid"] = await eventgrid_status(self.eventgrid_url)
+        sources = self.sources
+        if sources.eventgrid_url:
+            found["eventgrid"] = await eventgrid_status(sources.eventgrid_url, sources.eventgrid_subscriptions)
+        if sources.servicebus_admin_url:
+            try:
+                found["servicebus"] = await servicebus_depths(sources.servicebus_admin_url)
+            except EmulatorError as exc:
+                found["servicebus"] = {"error": str(exc)}
         return web.json_response(found)
 
     async def health(self, _: web.Request) -> web.Response:

@@ -39,7 +39,16 @@ function clock(seconds) {
 
 async function getJson(url) {
   const reply = await fetch(url, { cache: "no-store" });
-  if (!reply.ok) throw new Error(`${url}: HTTP ${reply.status}`);
+  if (!reply.ok) {
+    let detail = "";
+    try {
+      const body = await reply.json();
+      if (body && body.message) detail = `: ${body.message}`;
+    } catch (_) {
+      // not JSON: the status says enough
+    }
+    throw new Error(`${url}: HTTP ${reply.status}${detail}`);
+  }
   return reply.json();
 }
 

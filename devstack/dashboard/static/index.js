@@ -29,10 +29,39 @@ function row(trace) {
 
 async function refreshEmulators() {
   const found = await getJson("/api/emulators");
-  const cell = document.getElementById("eventgrid-pending");
-  if (!found.eventgrid) cell.textContent = "–";
-  else if (found.eventgrid.error) { cell.textContent = "?"; cell.title = found.eventgrid.error; }
-  else { cell.textContent = found.eventgrid.pending; cell.title = ""; }
+  const grid = found.eventgrid;
+  showCount(document.getElementById("eventgrid-pending"), grid, grid && grid.pending);
+  showCount(document.getElementById("eventgrid-dead-lettered"), grid, grid && grid.deadLettered);
+  drawEntities(found.servicebus);
+}
+
+function showCount(cell, source, value) {
+  // "–": not configured; "?": the emulator could not be read (the reason is the tooltip).
+  if (!source || (value === undefined && !source.error)) { cell.textContent = "–"; cell.title = ""; }
+  else if (source.error) { cell.textContent = "?"; cell.title = source.error; }
+  else { cell.textContent = value; cell.title = ""; }
+}
+
+const ENTITY_COUNTS = ["active", "scheduled", "deadLettered", "locked", "deferred", "sessions", "receivers"];
+
+function drawEntities(servicebus) {
+  const note = document.getElementById("entities-note");
+  const body = document.querySelector("#entities tbody");
+  if (!servicebus) {
+    note.textContent = "(not shown: the dashboard was started without --servicebus-admin-url)";
+    body.replaceChildren();
+    return;
+  }
+  if (servicebus.error) {
+    note.textContent = `(cannot read the broker's admin endpoint: ${servicebus.error})`;
+    return;  // keep the last counts on screen
+  }
+  note.textContent = `(at ${clock(servicebus.takenAt)})`;
+  body.replaceChildren(...Object.entries(servicebus.entities).map(([path, counts]) => el("tr",
+    { "data-entity": path, class: counts.kind === "topic" ? "topic" : "" },
+    el("td", {}, path), el("td", {}, counts.kind),
+    ...ENTITY_COUNTS.map((name) => el("td", {
+      class: `num count-${name}${name === "deadLettered" && counts[name] > 0 ? " alert" : ""}` }, counts[name])))));
 }
 
 async function loop() {
