@@ -136,7 +136,7 @@ class FunctionsHost:
             sessions=sessions, auto_complete=bool(trigger.get("autoCompleteMessages", sb.auto_complete_messages)),
             max_concurrent_calls=sb.max_concurrent_calls, max_concurrent_sessions=sb.max_concurrent_sessions,
             session_idle_timeout=sb.session_idle_timeout, max_lock_renewal=sb.max_auto_lock_renewal_duration,
-            accept_timeout=sb.try_timeout)
+            try_timeout=sb.try_timeout)
 
         async def process(receiver: ReceiverPort, message: Any) -> None:
             extra = {spec.actions_parameter: actions} if spec.actions_parameter else None

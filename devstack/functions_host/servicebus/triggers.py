@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -28,9 +29,10 @@ from devstack.functions_host.servicebus.ports import ReceiverFactory, ReceiverPo
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
-POLL_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 10.0
 MIN_ACCEPT_SECONDS = 0.5
+# Session slots that keep accepting once a whole try-timeout brought no session (see _session_worker).
+IDLE_ACCEPTS = 2
 
 # process(receiver, message) invokes the function and sends its outputs; raises InvocationError.
 Process = Callable[[ReceiverPort, Any], Awaitable[None]]
@@ -46,9 +48,11 @@ class ListenerOptions:
     max_concurrent_sessions: int
     session_idle_timeout: float
     max_lock_renewal: float
-    # How long one accept of the next available session waits before asking again: the client's
-    # try-timeout (clientRetryOptions.tryTimeout, 60 s by default), as in the session processor.
-    accept_timeout: float = 60.0
+    # How long one receive (or one accept of the next available session) waits for a message before asking
+    # again: the client's try-timeout (clientRetryOptions.tryTimeout, 60 s by default), as the processors do. A
+    # receive returns as soon as messages come, so a long wait costs no latency; a 1 s poll of each of the app's
+    # six non-session triggers was most of an idle host's CPU.
+    try_timeout: float = 60.0
 
 
 class ServiceBusListener:
@@ -63,6 +67,8 @@ class ServiceBusListener:
         self._registry = registry
         self._stopped = asyncio.Event()
         self._in_flight: set[asyncio.Task[None]] = set()
+        self._accepting = 0                                      # session slots waiting in an accept now
+        self._resting: deque[asyncio.Future[None]] = deque()    # idle session slots, woken by load
 
     async def run(self) -> None:
         """Run the receive loop(s) until ``stop``; then wait for in-flight work and close."""
@@ -107,7 +113,7 @@ class ServiceBusListener:
             await slots.acquire()
             free += 1
         try:
-            messages = await self._until_stopped(receiver.receive(free, POLL_SECONDS)) or []
+            messages = await self._until_stopped(receiver.receive(free, self._options.try_timeout)) or []
         except BaseException:
             for _ in range(free):
                 slots.release()
@@ -134,12 +140,19 @@ class ServiceBusListener:
         AcceptNextSession does (it waits TryTimeout, not SessionIdleTimeout). Accepting with
         sessionIdleTimeout instead re-attached every free slot's link several times a second when idle
         (~10 % of a core). Accepts stay one per free slot, not one at a time: the SDK opens a connection
-        per accept (hundreds of ms), so serial accepts halved throughput (bench/e2e_bench.py)."""
+        per accept (hundreds of ms), so serial accepts halved throughput (bench/e2e_bench.py).
+
+        A slot whose accept found no session for a whole try-timeout rests while IDLE_ACCEPTS others still wait:
+        the SDK's pending accept polls its connection several times a second, so 32 of them were most of an
+        idle host's CPU. Each accepted session wakes two resting slots, so a burst after a quiet spell has all
+        slots accepting again within a few sessions. The semantics (at most maxConcurrentSessions held, each
+        released after sessionIdleTimeout) are unchanged."""
         backoff = 0.0
         while not self._stopped.is_set():
             started = asyncio.get_running_loop().time()
+            self._accepting += 1
             try:
-                receiver = await self._until_stopped(self._factory.accept_session(self._options.accept_timeout))
+                receiver = await self._until_stopped(self._factory.accept_session(self._options.try_timeout))
                 backoff = 0.0
             except Exception as exc:
                 backoff = min(MAX_BACKOFF_SECONDS, backoff * 2 or 0.5)
@@ -147,10 +160,28 @@ class ServiceBusListener:
                             type(exc).__name__, exc, backoff)
                 await self._sleep(backoff)
                 continue
+            finally:
+                self._accepting -= 1
             if receiver is not None:
+                self._wake_resting(2)
                 await self._hold_session(receiver)
             elif asyncio.get_running_loop().time() - started < MIN_ACCEPT_SECONDS:
                 await self._sleep(MIN_ACCEPT_SECONDS)  # "no session" came at once: do not spin
+            elif self._accepting >= IDLE_ACCEPTS:
+                await self._rest()
+
+    async def _rest(self) -> None:
+        """Wait until an accepted session (or stop) wakes this slot."""
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._resting.append(waiter)
+        await self._until_stopped(_wait(waiter))
+
+    def _wake_resting(self, count: int) -> None:
+        while count and self._resting:
+            waiter = self._resting.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                count -= 1
 
     async def _hold_session(self, receiver: ReceiverPort) -> None:
         session_id = str(receiver.session_id)
@@ -242,3 +273,7 @@ class ServiceBusListener:
         except Exception as exc:  # closing a broken link may fail; the broker drops its locks anyway
             log.debug("%s: closing a receiver failed: %s", self.name, exc)
         return None
+
+
+async def _wait(waiter: asyncio.Future[None]) -> None:
+    await waiter

@@ -8,7 +8,7 @@ from typing import Any
 from devstack.functions_host.errors import InvocationError
 from devstack.functions_host.servicebus.message_actions import MessageActions, SettlementRegistry
 from devstack.functions_host.servicebus.ports import ReceiverPort
-from devstack.functions_host.servicebus.triggers import ListenerOptions, ServiceBusListener
+from devstack.functions_host.servicebus.triggers import IDLE_ACCEPTS, ListenerOptions, ServiceBusListener
 from tests.unit.functions_host.fake_receivers import FakeEntity, FakeFactory, FakeMessage
 
 
@@ -278,7 +278,7 @@ def test_free_slots_wait_for_the_next_session_with_long_accepts_not_by_polling()
 
     async def scenario() -> None:
         listener = ServiceBusListener("f", factory, options(sessions=True, max_concurrent_sessions=4,
-                                                            accept_timeout=30.0), process, SettlementRegistry())
+                                                            try_timeout=30.0), process, SettlementRegistry())
         task = asyncio.create_task(listener.run())
         deadline = asyncio.get_running_loop().time() + 5
         while len(factory.waits) < 4:  # one accept pending per free slot; nothing is available yet
@@ -318,3 +318,38 @@ def test_sessions_fill_every_free_slot_and_never_more() -> None:
     assert peak == 3  # three sessions held at once, never more
     assert factory.peak_pending <= 3
     assert sorted(factory.accepted) == list("ABCDEF")
+
+
+def test_after_a_quiet_try_timeout_only_a_few_slots_keep_accepting_and_load_wakes_the_others() -> None:
+    # Each pending accept polls its connection in the SDK: an idle host keeps IDLE_ACCEPTS of them, not one per
+    # slot. Sessions arriving wake resting slots, so a burst is served by many slots again.
+    entity = FakeEntity()
+    factory = RecordingFactory(entity)
+    held: set[str] = set()
+    release = asyncio.Event()
+
+    async def process(receiver: ReceiverPort, message: Any) -> None:
+        held.add(message.body)
+        await release.wait()  # every session stays held until the test lets go
+
+    async def scenario() -> None:
+        listener = ServiceBusListener("f", factory, options(sessions=True, max_concurrent_sessions=8,
+                                                            try_timeout=0.6, session_idle_timeout=0.05),
+                                      process, SettlementRegistry())
+        task = asyncio.create_task(listener.run())
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 5
+        while factory.peak_pending < 8:
+            assert loop.time() < deadline
+            await asyncio.sleep(0.005)
+        await asyncio.sleep(1.5)  # two try-timeouts with nothing to accept
+        assert factory.pending == IDLE_ACCEPTS, "the other slots rest"
+        entity.add(*(FakeMessage(f"m{i}", f"S{i}") for i in range(6)))
+        while len(held) < 6:  # six sessions held at once: resting slots were woken to accept them
+            assert loop.time() < deadline, f"only {sorted(held)} were accepted"
+            await asyncio.sleep(0.005)
+        release.set()
+        listener.stop()
+        await asyncio.wait_for(task, 5)
+
+    asyncio.run(scenario())
