@@ -284,6 +284,8 @@ async def idle_cpu(target: Target, seconds: float) -> dict[str, float]:
 
 async def drive(target: Target, config: Config, args: argparse.Namespace, console: Console) -> Result:
     """Warm up, then run the load and measure wall time, every process's CPU and the machine's load."""
+    if args.idle and args.settle:
+        await asyncio.sleep(args.settle)  # e.g. past tryTimeout, when the host rests its spare session slots
     idle = await idle_cpu(target, args.idle) if args.idle else {}
     connector = aiohttp.TCPConnector(limit=0, force_close=args.host_instances_spread)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
@@ -428,6 +430,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         parser.add_argument(f"--{name}-port", type=int, help=f"with --base-url: {name}'s port (for its CPU)")
     parser.add_argument("--idle", type=float, default=0.0, metavar="SECONDS",
                         help="first measure each process's CPU with no load for this long (e.g. 30)")
+    parser.add_argument("--settle", type=float, default=0.0, metavar="SECONDS",
+                        help="with --idle: wait this long before measuring; a host that started or saw load within "
+                             "tryTimeout (60 s) still has an accept pending in every session slot (e.g. 65)")
     parser.add_argument("--warmup", type=int, default=4, help="deliveries before measuring (not counted)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds a delivery may take to be terminal")
     parser.add_argument("--poll-interval", type=float, default=2.0,
