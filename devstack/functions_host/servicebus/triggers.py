@@ -19,7 +19,7 @@ import contextlib
 import functools
 import logging
 from collections import deque
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -31,8 +31,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 MAX_BACKOFF_SECONDS = 10.0
 MIN_ACCEPT_SECONDS = 0.5
-# Session slots that keep accepting once a whole try-timeout brought no session (see _session_worker).
+# Session slots that keep accepting once a whole try-timeout brought no session, and resting slots each
+# accepted session wakes (see _session_worker).
 IDLE_ACCEPTS = 2
+WAKE_PER_SESSION = 2
 
 # process(receiver, message) invokes the function and sends its outputs; raises InvocationError.
 Process = Callable[[ReceiverPort, Any], Awaitable[None]]
@@ -143,10 +145,10 @@ class ServiceBusListener:
         per accept (hundreds of ms), so serial accepts halved throughput (bench/e2e_bench.py).
 
         A slot whose accept found no session for a whole try-timeout rests while IDLE_ACCEPTS others still wait:
-        the SDK's pending accept polls its connection several times a second, so 32 of them were most of an
-        idle host's CPU. Each accepted session wakes two resting slots, so a burst after a quiet spell has all
-        slots accepting again within a few sessions. The semantics (at most maxConcurrentSessions held, each
-        released after sessionIdleTimeout) are unchanged."""
+        the SDK's pending accept checks its link every 50 ms (ServiceBusReceiver._open), so 32 of them were most
+        of an idle host's CPU. Each accepted session wakes WAKE_PER_SESSION resting slots, so a burst after a
+        quiet spell has all slots accepting again within a few sessions. The semantics (at most
+        maxConcurrentSessions held, each released after sessionIdleTimeout) are unchanged."""
         backoff = 0.0
         while not self._stopped.is_set():
             started = asyncio.get_running_loop().time()
@@ -163,7 +165,7 @@ class ServiceBusListener:
             finally:
                 self._accepting -= 1
             if receiver is not None:
-                self._wake_resting(2)
+                self._wake_resting(WAKE_PER_SESSION)
                 await self._hold_session(receiver)
             elif asyncio.get_running_loop().time() - started < MIN_ACCEPT_SECONDS:
                 await self._sleep(MIN_ACCEPT_SECONDS)  # "no session" came at once: do not spin
@@ -174,7 +176,7 @@ class ServiceBusListener:
         """Wait until an accepted session (or stop) wakes this slot."""
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._resting.append(waiter)
-        await self._until_stopped(_wait(waiter))
+        await self._until_stopped(waiter)
 
     def _wake_resting(self, count: int) -> None:
         while count and self._resting:
@@ -244,7 +246,7 @@ class ServiceBusListener:
         except Exception as exc:  # lock lost: the broker redelivers; nothing else to do here
             log.warning("%s: settling message failed (%s: %s)", self.name, type(exc).__name__, exc)
 
-    async def _until_stopped(self, awaitable: Coroutine[Any, Any, T]) -> T | None:
+    async def _until_stopped(self, awaitable: Awaitable[T]) -> T | None:
         """Await ``awaitable`` unless ``stop`` comes first (then cancel it and return None)."""
         task = asyncio.ensure_future(awaitable)
         stop = asyncio.ensure_future(self._stopped.wait())
@@ -273,7 +275,3 @@ class ServiceBusListener:
         except Exception as exc:  # closing a broken link may fail; the broker drops its locks anyway
             log.debug("%s: closing a receiver failed: %s", self.name, exc)
         return None
-
-
-async def _wait(waiter: asyncio.Future[None]) -> None:
-    await waiter
