@@ -14,6 +14,13 @@ tests. Clients POST deliveries (closed loop: ``--clients`` each waiting for its 
 percentiles, per-hop latency from each delivery's history, CPU seconds per delivery of every process
 (utime+stime from /proc/<pid>/stat), the CPU-bound rate (cores ÷ CPU per delivery) and achieved ÷ bound.
 Figures are printed, never asserted: this is a benchmark, not a test.
+
+How a client learns that its delivery ended (``--wait``, comma-separated values run side by side):
+``events`` (the default with a stack of the bench's own) subscribes the bench to the outcome events Delivery
+announces on Event Grid, as an owner's app would (resources/eventgrid.json plus one webhook subscription), and
+reads each delivery's history once the measured window is over; ``poll`` GETs each delivery until it is terminal
+(the only choice with ``--base-url``). Polling costs host and Cosmos CPU per GET and leaves each closed-loop
+client idle until its next GET, so it measures the client as much as the choreography.
 """
 from __future__ import annotations
 
@@ -37,6 +44,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import aiohttp
+from aiohttp import web
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -49,6 +57,10 @@ from devstack.stack.settings import Ports, StackSettings
 from devstack.stack.supervisor import Supervisor
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+WAIT_MODES = ("events", "poll")
+# Event Grid's header naming what a POST to a webhook carries (learn.microsoft.com/azure/event-grid/
+# webhook-event-delivery): a SubscriptionValidation handshake or a Notification.
+AEG_EVENT_TYPE = "aeg-event-type"
 SB_PREFIX = "AzureFunctionsJobHost__extensions__serviceBus__"
 # Hops read from a delivery's history: (label, from, to); each end is a history milestone (see milestones).
 HOPS = [("POST→202", "post", "accepted"), ("202→Requested", "accepted", "requested"),
@@ -89,6 +101,7 @@ class Config:
     label: str
     settings: dict[str, str]
     host_instances: int = 1
+    wait: str = "events"  # how a client learns that its delivery ended (WAIT_MODES)
 
 
 @dataclass
@@ -97,10 +110,16 @@ class Sample:
 
     delivery_id: str
     posted_at: float  # wall clock (the history's `at` is wall clock too)
+    accepted_at: float = 0.0
     state: str | None = None
     reason: str | None = None
     milestones: dict[str, float] = field(default_factory=dict)
-    gets: int = 0
+    gets: int = 0  # GETs while the delivery was in flight (poll mode)
+
+    def record(self, status: dict[str, Any]) -> None:
+        """The milestones of a terminal delivery's status body (POST and 202 as the client saw them)."""
+        self.milestones = {"post": self.posted_at, "accepted": self.accepted_at,
+                           **milestones(status.get("history") or [])}
 
 
 @dataclass
@@ -109,6 +128,7 @@ class Result:
 
     config: str
     host_instances: int
+    wait: str
     deliveries: int
     outcomes: dict[str, int]
     seconds: float
@@ -164,25 +184,118 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered) + 0.5) - 1))]
 
 
+class OutcomeWebhook:
+    """The bench's Event Grid subscriber: each delivery's outcome as Delivery announces it (DeliveryShipped,
+    DeliveryFailed, DeliveryCancelled), on a free loopback port in the bench's own event loop.
+
+    It answers the validation handshake by echoing ``validationCode`` (Event Grid's webhook contract) and keys the
+    notifications by ``data.deliveryId``. Event Grid delivers at least once, so a repeat is simply recorded again."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self._outcomes: dict[str, tuple[str, str | None]] = {}
+        self._waiters: dict[str, asyncio.Future[tuple[str, str | None]]] = {}
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/outcomes"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/outcomes", self._receive)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def subscribe(self, app_config: Path, out: Path) -> Path:
+        """The app's Event Grid declaration plus this webhook on every topic, for the terminal event types."""
+        config = json.loads(app_config.read_text())
+        for topic in config["topics"]:
+            types = sorted({kind for sub in topic.get("subscriptions", [])
+                            for kind in sub.get("filter", {}).get("includedEventTypes", [])})
+            topic.setdefault("subscriptions", []).append({
+                "name": "bench-outcomes", "endpointUrl": self.url,
+                **({"filter": {"includedEventTypes": types}} if types else {})})
+        out.write_text(json.dumps(config, indent=2))
+        return out
+
+    async def outcome(self, delivery_id: str, seconds: float) -> tuple[str, str | None] | None:
+        """The delivery's announced (state, reason); None if none came within ``seconds``."""
+        if delivery_id in self._outcomes:
+            return self._outcomes[delivery_id]
+        waiter = self._waiters.setdefault(delivery_id, asyncio.get_running_loop().create_future())
+        try:
+            async with asyncio.timeout(seconds):
+                return await waiter
+        except TimeoutError:
+            return None
+        finally:
+            self._waiters.pop(delivery_id, None)
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        try:
+            events = await request.json()
+        except ValueError:
+            return web.json_response({"error": "body is not JSON"}, status=400)
+        if request.headers.get(AEG_EVENT_TYPE) == "SubscriptionValidation":
+            return web.json_response({"validationResponse": events[0]["data"]["validationCode"]})
+        for event in events if isinstance(events, list) else [events]:
+            data = event.get("data") or {}
+            delivery_id, state = data.get("deliveryId"), data.get("state")
+            if not isinstance(delivery_id, str) or state not in TERMINAL_STATES:
+                continue
+            self._outcomes[delivery_id] = (state, data.get("reason"))
+            waiter = self._waiters.get(delivery_id)
+            if waiter is not None and not waiter.done():
+                waiter.set_result(self._outcomes[delivery_id])
+        return web.Response(status=200)
+
+
 class Load:
     """Drives deliveries through the HTTP API and waits for each to be terminal."""
 
-    def __init__(self, client: DeliveriesClient, args: argparse.Namespace, progress: Progress, task: Any) -> None:
+    def __init__(self, client: DeliveriesClient, args: argparse.Namespace, progress: Progress, task: Any,
+                 outcomes: OutcomeWebhook | None) -> None:
         self._client, self._args, self._progress, self._task = client, args, progress, task
+        self._outcomes = outcomes
         self._rng = random.Random(args.seed)
         self.samples: list[Sample] = []
 
     async def one(self, index: int) -> Sample:
-        """POST one delivery, then poll it until terminal (or the deadline)."""
+        """POST one delivery, then wait for its outcome: announced on Event Grid, or polled (see module doc)."""
         body = delivery_request(f"bench-{os.getpid()}-{index}-{self._rng.randrange(1 << 30):x}", rng=self._rng)
         sample = Sample(body["deliveryId"], time.time())
         self.samples.append(sample)
         reply = await self._client.submit(body)
-        accepted_at = time.time()
+        sample.accepted_at = time.time()
         if reply.status != 202:
             sample.state = f"HTTP {reply.status}"
-            self._progress.advance(self._task)
-            return sample
+        elif self._outcomes is not None:
+            announced = await self._outcomes.outcome(sample.delivery_id, self._args.timeout)
+            sample.state, sample.reason = announced if announced else ("timed out", None)
+        else:
+            await self._poll(sample)
+        self._progress.advance(self._task)
+        return sample
+
+    async def histories(self) -> None:
+        """After the measured window: one GET per announced delivery for its history (the per-hop latencies)."""
+        limit = asyncio.Semaphore(16)
+
+        async def fetch(sample: Sample) -> None:
+            async with limit:
+                reply = await self._client.get(sample.delivery_id)
+            if state_of(reply) in TERMINAL_STATES:
+                sample.record(reply.body)
+
+        await asyncio.gather(*(fetch(s) for s in self.samples if s.state in TERMINAL_STATES and not s.milestones))
+
+    async def _poll(self, sample: Sample) -> None:
         deadline, interval = time.monotonic() + self._args.timeout, 0.25
         while time.monotonic() < deadline:
             # Back off up to --poll-interval: every GET costs host and Cosmos CPU that would be counted
@@ -193,13 +306,9 @@ class Load:
             sample.gets += 1
             if state_of(reply) in TERMINAL_STATES:
                 sample.state, sample.reason = state_of(reply), reply.body.get("reason")
-                sample.milestones = {"post": sample.posted_at, "accepted": accepted_at,
-                                     **milestones(reply.body.get("history") or [])}
-                break
-        else:
-            sample.state = "timed out"
-        self._progress.advance(self._task)
-        return sample
+                sample.record(reply.body)
+                return
+        sample.state = "timed out"
 
     async def closed_loop(self, count: int, clients: int) -> None:
         """``clients`` workers, each submitting its next delivery once the last one is terminal."""
@@ -228,21 +337,26 @@ class Target:
     pids: dict[str, int]
 
 
-def stack_settings(data_dir: Path, config: Config, args: argparse.Namespace) -> StackSettings:
-    """This app on free ports, flights scaled down as in tests/support/stack.py, plus the config's settings."""
+def stack_settings(data_dir: Path, config: Config, args: argparse.Namespace,
+                   outcomes: OutcomeWebhook | None = None) -> StackSettings:
+    """This app on free ports, flights scaled down as in tests/support/stack.py, plus the config's settings;
+    with ``outcomes``, Event Grid also delivers the outcome events to the bench."""
     ports = Ports(servicebus=free_port(), cosmos=free_port(), eventgrid=free_port(), host=free_port())
     app_settings = {**local_values(REPO_ROOT), "FlightTimeScale": str(args.flight_time_scale),
                     "ReadinessDeadlineSeconds": str(args.readiness_deadline), "FleetSize": str(args.fleet_size),
                     **config.settings}
+    eventgrid_config = (outcomes.subscribe(REPO_ROOT / "resources" / "eventgrid.json", data_dir / "eventgrid.json")
+                        if outcomes else None)
     return StackSettings(app_dir=REPO_ROOT, data_dir=data_dir, ports=ports, eventgrid_time_scale=0.01,
-                         app_settings=app_settings, log_level="WARNING", host_instances=config.host_instances)
+                         app_settings=app_settings, log_level="WARNING", host_instances=config.host_instances,
+                         eventgrid_config=eventgrid_config)
 
 
 @contextmanager
-def own_stack(config: Config, args: argparse.Namespace) -> Iterator[Target]:
+def own_stack(config: Config, args: argparse.Namespace, outcomes: OutcomeWebhook | None) -> Iterator[Target]:
     """A fresh stack for one configuration (temporary data folder, log kept there while it runs)."""
     data_dir = Path(tempfile.mkdtemp(prefix="e2e-bench-"))
-    settings = stack_settings(data_dir, config, args)
+    settings = stack_settings(data_dir, config, args, outcomes)
     log = open(data_dir / "stack.log", "a", buffering=1)  # noqa: SIM115 - closed below
     def write(name: str, line: str) -> None:
         log.write(f"{name:>10} | {line}\n")
@@ -282,7 +396,23 @@ async def idle_cpu(target: Target, seconds: float) -> dict[str, float]:
     return {name: 100 * (cpu_seconds(pid) - before[name]) / seconds for name, pid in target.pids.items()}
 
 
-async def drive(target: Target, config: Config, args: argparse.Namespace, console: Console) -> Result:
+async def run_own(config: Config, args: argparse.Namespace, console: Console) -> Result:
+    """One configuration on a fresh stack; the outcome webhook listens before Event Grid starts (its handshake)."""
+    outcomes = OutcomeWebhook() if config.wait == "events" else None
+    if outcomes:
+        await outcomes.start()
+    try:
+        # Starting the stack blocks this loop for a few seconds; Event Grid's handshake waits in the listen
+        # backlog meanwhile (it allows 30 s for an answer) or is retried.
+        with own_stack(config, args, outcomes) as target:
+            return await drive(target, config, args, console, outcomes)
+    finally:
+        if outcomes:
+            await outcomes.stop()
+
+
+async def drive(target: Target, config: Config, args: argparse.Namespace, console: Console,
+                outcomes: OutcomeWebhook | None = None) -> Result:
     """Warm up, then run the load and measure wall time, every process's CPU and the machine's load."""
     if args.idle and args.settle:
         await asyncio.sleep(args.settle)  # e.g. past tryTimeout, when the host rests its spare session slots
@@ -292,9 +422,9 @@ async def drive(target: Target, config: Config, args: argparse.Namespace, consol
         client = DeliveriesClient(session, target.base_url)
         with Progress(TextColumn(f"[bold]{config.label}[/]"), BarColumn(), MofNCompleteColumn(),
                       TextColumn("terminal"), TimeElapsedColumn(), console=console, transient=True) as progress:
-            warm = Load(client, args, progress, progress.add_task("warm-up", total=args.warmup))
+            warm = Load(client, args, progress, progress.add_task("warm-up", total=args.warmup), outcomes)
             await asyncio.gather(*(warm.one(-1 - n) for n in range(args.warmup)))  # imports, clients, links
-            load = Load(client, args, progress, progress.add_task("load", total=args.deliveries))
+            load = Load(client, args, progress, progress.add_task("load", total=args.deliveries), outcomes)
             cpu_before = {name: cpu_seconds(pid) for name, pid in target.pids.items()}
             busy_before, bench_before = machine_busy_seconds(), time.process_time()
             started = time.monotonic()
@@ -306,6 +436,7 @@ async def drive(target: Target, config: Config, args: argparse.Namespace, consol
             cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in target.pids.items()}
             machine = machine_busy_seconds() - busy_before
             cpu["bench client"] = time.process_time() - bench_before
+        await load.histories()  # outside the measured window
     result = summarize(config, load.samples, seconds, cpu, machine)
     result.idle_cpu_percent = idle
     return result
@@ -333,7 +464,7 @@ def summarize(config: Config, samples: list[Sample], seconds: float, cpu: dict[s
     ours = sum(cpu.values())
     load = {"cores": cores, "loadavg_1m": os.getloadavg()[0], "machine_busy_cores": machine_busy / seconds,
             "other_processes_cores": max(0.0, (machine_busy - ours) / seconds)}
-    return Result(config.label, config.host_instances, count, outcomes, seconds, throughput, latency,
+    return Result(config.label, config.host_instances, config.wait, count, outcomes, seconds, throughput, latency,
                   per_delivery, stack_total, bound, throughput / bound, sum(s.gets for s in samples) / count, load)
 
 
@@ -344,12 +475,22 @@ def configs(args: argparse.Namespace) -> list[Config]:
     found = []
     for combination in itertools.product(*[values for _, values in axes]) if axes else [()]:
         chosen = {name: value for (name, _), value in zip(axes, combination, strict=True)}
-        for instances in args.host_instances:
+        for instances, wait in itertools.product(args.host_instances, args.wait):
             label = " ".join(f"{short(k)}={v}" for k, v in chosen.items()) or "baseline"
             if len(args.host_instances) > 1:
                 label += f" ×{instances}"
-            found.append(Config(label, {**base, **chosen}, instances))
+            if len(args.wait) > 1:
+                label += f" {wait}"
+            found.append(Config(label, {**base, **chosen}, instances, wait))
     return found
+
+
+def parse_wait(text: str) -> list[str]:
+    """``events``, ``poll`` or both, comma-separated."""
+    modes = text.split(",")
+    if not modes or any(mode not in WAIT_MODES for mode in modes):
+        raise argparse.ArgumentTypeError(f"--wait takes {' or '.join(WAIT_MODES)} (comma-separated), not {text!r}")
+    return modes
 
 
 def parse_setting(text: str) -> tuple[str, str]:
@@ -392,7 +533,8 @@ def print_tables(console: Console, results: list[Result]) -> None:
         ("CPU/delivery stack total", [f"{r.cpu_total:.4f}" for r in results]),
         ("CPU-bound rate /s", [f"{r.cpu_bound_rate:.1f}" for r in results]),
         ("achieved ÷ bound", [f"{r.achieved_over_bound:.0%}" for r in results]),
-        ("GETs per delivery", [f"{r.gets_per_delivery:.1f}" for r in results]),
+        ("client waits by", [r.wait for r in results]),
+        ("GETs per delivery in flight", [f"{r.gets_per_delivery:.1f}" for r in results]),
         ("outcomes", [", ".join(f"{k} {v}" for k, v in sorted(r.outcomes.items())) for r in results]),
         ("other load on the machine (cores)", [f"{r.load['other_processes_cores']:.2f}" for r in results]),
         *[(f"idle CPU % of a core {p}", [f"{r.idle_cpu_percent[p]:.2f}" if p in r.idle_cpu_percent else "—"
@@ -435,6 +577,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "tryTimeout (60 s) still has an accept pending in every session slot (e.g. 65)")
     parser.add_argument("--warmup", type=int, default=4, help="deliveries before measuring (not counted)")
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds a delivery may take to be terminal")
+    parser.add_argument("--wait", type=parse_wait, default=None,
+                        help="how a client learns its delivery ended: events (Event Grid webhook; default with the "
+                             "bench's own stack), poll (GET until terminal; the default with --base-url), or both "
+                             "side by side: events,poll")
     parser.add_argument("--poll-interval", type=float, default=2.0,
                         help="at most this many seconds between GETs of one delivery (from 0.25 s, ×1.5 each)")
     parser.add_argument("--flight-time-scale", type=float, default=0.002, help="FlightTimeScale (own stack)")
@@ -448,6 +594,9 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.host_instances_spread = max(args.host_instances) > 1
     if args.base_url and (args.vary or args.host_instances != [1] or args.setting):
         parser.error("--vary, --setting and --host-instances need a stack of the bench's own (no --base-url)")
+    if args.base_url and args.wait not in (None, ["poll"]):
+        parser.error("--base-url needs --wait poll: the bench subscribes to outcome events on stacks of its own")
+    args.wait = args.wait or (["poll"] if args.base_url else ["events"])
     return args
 
 
@@ -460,12 +609,11 @@ def main(argv: list[str]) -> int:
     mode = f"open loop {args.rate}/s" if args.rate else f"closed loop, {args.clients} clients"
     console.print(f"{args.deliveries} deliveries, {mode}; {os.cpu_count()} cores, load average "
                   f"{os.getloadavg()[0]:.2f} before starting")
-    for config in configs(args) if not args.base_url else [Config("running stack", {})]:
+    for config in configs(args) if not args.base_url else [Config("running stack", {}, wait="poll")]:
         if args.base_url:
             results.append(asyncio.run(drive(running_stack(args), config, args, console)))
         else:
-            with own_stack(config, args) as target:
-                results.append(asyncio.run(drive(target, config, args, console)))
+            results.append(asyncio.run(run_own(config, args, console)))
         print_tables(console, results[-1:])
     if len(results) > 1:
         print_tables(console, results)
