@@ -58,7 +58,11 @@ def _on_requested(message: DeliveryRequested, received: Received, drones: DroneR
                   clock: Clock, fleet: FleetConfig) -> Outcome:
     if drones.is_ended(message.delivery_id):
         return Complete("delivery already ended; request refused (a compensation overtook it)")
-    reservation = drones.reservation(message.delivery_id) or _reserve_nearest(message, drones, clock, fleet)
+    # Reserve straight away: the batch's create answers "this delivery has a reservation already" itself (409: a
+    # redelivery, or a compensation's tombstone), so the common case costs no read of the reservation. With no
+    # drone free to try, ours may still exist (a redelivery while the fleet is busy): look it up then.
+    reservation = (_reserve_nearest(message, drones, clock, fleet)
+                   or drones.reservation(message.delivery_id))
     if reservation is not None and reservation.is_released:
         # The compensation won the race past the ended check above: its tombstone made our create fail (409).
         return Complete("delivery already ended (reservation released); request refused")

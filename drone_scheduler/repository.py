@@ -3,6 +3,7 @@ ended markers share the fleet's partition so one transactional batch can touch a
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -33,20 +34,27 @@ class DroneRepository:
         self._container = container
         self.fleet_id = fleet_id
         self._seeded = False
+        self._seeding = threading.Lock()
 
     def seed_once(self, drones: Iterable[DroneDocument]) -> int:
-        """Create the drones that do not exist yet (idempotent; once per process); returns how many were created."""
+        """Create the drones that do not exist yet (idempotent; once per process); returns how many were created.
+
+        One thread seeds while the others wait for it: the host's first invocations arrive together, and each
+        would otherwise send a create per drone (e.g. 16 threads × 64 drones, all but 64 of them 409s)."""
         if self._seeded:
             return 0
-        created = 0
-        for drone in drones:
-            try:
-                self._container.create(drone.to_json_dict())
-                created += 1
-            except Conflict:
-                pass  # seeded by an earlier process or instance: keep its current state
-        self._seeded = True
-        return created
+        with self._seeding:
+            if self._seeded:
+                return 0
+            created = 0
+            for drone in drones:
+                try:
+                    self._container.create(drone.to_json_dict())
+                    created += 1
+                except Conflict:
+                    pass  # seeded by an earlier process or instance: keep its current state
+            self._seeded = True
+            return created
 
     def fleet(self) -> list[tuple[DroneDocument, str]]:
         """Every drone of the fleet with its ETag, whatever its status."""

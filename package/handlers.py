@@ -13,7 +13,7 @@ from contracts.messages import (
 )
 from contracts.reasons import ReasonCode
 from core.outbound import to_inbox
-from core.ports import Clock, MessageBus, TransientFault
+from core.ports import Clock, Conflict, MessageBus, TransientFault
 from core.settlement import Complete, DeadLetter, Outcome, Received
 from package.documents import PackageDocument, PackageStatus
 from package.repository import PackageRepository
@@ -39,31 +39,49 @@ def _on_requested(message: DeliveryRequested, received: Received, packages: Pack
     if packages.is_ended(message.delivery_id):
         return Complete("delivery already ended; request refused (a compensation overtook it)")
     info = message.package_info
+    problem = rejection(info.weight, max_weight_kg)
+    if problem is not None:
+        return _reject(message, problem, received, bus, clock)
+    # A new package is the common case: create it straight away (create-if-absent), and read only when the id
+    # exists already (Conflict): a redelivery, a concurrent copy, or a package sent again.
+    try:
+        if not _store_ready(message, packages, clock, None):
+            return Complete("delivery ended while the package was stored; package cancelled, request refused")
+        return _report_ready(message, received, bus, clock)
+    except Conflict:
+        pass
     found = packages.get_with_etag(info.package_id)
     existing, etag = found if found else (None, None)
-    problem = rejection(info.weight, max_weight_kg)
     rebind = existing is not None and existing.delivery_id != message.delivery_id
-    if problem is None and rebind and existing.status is PackageStatus.READY:  # type: ignore[union-attr]
+    if rebind and existing.status is PackageStatus.READY:  # type: ignore[union-attr]
         # Held by a live delivery. Once that delivery ended (Closed/Cancelled) the package may be sent again.
         problem = f"package {info.package_id} belongs to delivery {existing.delivery_id}"  # type: ignore[union-attr]
-    if problem is not None:
-        rejected = PackageRejected(delivery_id=message.delivery_id, occurred_at=clock(), package_id=info.package_id,
-                                   detail=problem)
-        bus.send([to_inbox(rejected, received.traceparent)])
-        return DeadLetter(ReasonCode.PACKAGE_REJECTED, problem)
+        return _reject(message, problem, received, bus, clock)
     if existing is not None and not rebind and existing.status is not PackageStatus.READY:
         # Closed/Cancelled for this very delivery: it ended, and the compensation got here between our checks.
         return Complete(f"package already {existing.status.value.lower()}; request refused (the delivery ended)")
     if (existing is None or rebind) and not _store_ready(message, packages, clock, etag if rebind else None):
         return Complete("delivery ended while the package was stored; package cancelled, request refused")
-    ready = PackageReady(delivery_id=message.delivery_id, occurred_at=clock(), package_id=info.package_id)
+    return _report_ready(message, received, bus, clock)
+
+
+def _reject(message: DeliveryRequested, problem: str, received: Received, bus: MessageBus, clock: Clock) -> Outcome:
+    rejected = PackageRejected(delivery_id=message.delivery_id, occurred_at=clock(),
+                               package_id=message.package_info.package_id, detail=problem)
+    bus.send([to_inbox(rejected, received.traceparent)])
+    return DeadLetter(ReasonCode.PACKAGE_REJECTED, problem)
+
+
+def _report_ready(message: DeliveryRequested, received: Received, bus: MessageBus, clock: Clock) -> Outcome:
+    ready = PackageReady(delivery_id=message.delivery_id, occurred_at=clock(),
+                         package_id=message.package_info.package_id)
     bus.send([to_inbox(ready, received.traceparent)])
     return Complete("package ready")
 
 
 def _store_ready(message: DeliveryRequested, packages: PackageRepository, clock: Clock,
                  previous_etag: str | None) -> bool:
-    """Create the package (create-if-absent; a concurrent create raises Conflict: transient, retried), or take over
+    """Create the package (create-if-absent; Conflict if the id exists), or take over
     the document of a package whose earlier delivery ended (ETag-conditional: two new deliveries racing for it
     cannot both win, the loser's retry finds it Ready for the other). False if this delivery turned out to have
     ended meanwhile, in which case the package is finished at once."""

@@ -177,6 +177,23 @@ class RacingContainer(InMemoryContainer):
         return found
 
 
+class ReadRecordingContainer(InMemoryContainer):
+    """Remembers the id of every point read and every create, in order (what a handler costs in round trips)."""
+
+    def __init__(self, partition_key_path: str = "/id") -> None:
+        super().__init__(partition_key_path)
+        self.reads: list[str] = []
+        self.creates: list[str] = []
+
+    def read(self, item_id: str, partition_key: str) -> Document | None:
+        self.reads.append(item_id)
+        return super().read(item_id, partition_key)
+
+    def create(self, document: Document) -> Document:
+        self.creates.append(document["id"])
+        return super().create(document)
+
+
 def post_delivery(payload: bytes | dict[str, Any], content_type: str = "application/json",
                   **headers: str) -> Any:
     """POST /api/deliveries through the app's own function (the HTTP trigger the host would call)."""

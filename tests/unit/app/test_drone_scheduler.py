@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
+from typing import Any
 
 import pytest
 
@@ -16,7 +18,7 @@ from drone_scheduler.documents import DroneDocument, DroneStatus, ReservationDoc
 from drone_scheduler.fleet import FleetConfig, seed_fleet, wait_for_a_drone
 from drone_scheduler.handlers import handle_drone_message, serve_waiting
 from drone_scheduler.repository import DroneRepository
-from tests.unit.app.support import T0, RacingContainer, package_ready, received, requested
+from tests.unit.app.support import T0, RacingContainer, ReadRecordingContainer, package_ready, received, requested
 
 BASE = Location(latitude=47.61, longitude=-122.33)
 
@@ -68,6 +70,44 @@ def test_small_package_goes_to_the_nearest_drone() -> None:
     world = DroneWorld()
     world.handle(requested(size=PackageSize.SMALL, weight=1))
     assert world.bus.to(DELIVERY_INBOX_QUEUE)[0].message.drone_id == "drone-001"  # type: ignore[attr-defined]
+
+
+def test_a_first_request_reserves_without_reading_its_reservation() -> None:
+    container = ReadRecordingContainer("/fleetId")
+    world = DroneWorld(container=container)
+    assert isinstance(world.handle(requested()), Complete)
+    assert container.reads == ["ended:d1"], "the reserve batch itself answers whether a reservation exists"
+
+
+def test_the_fleet_is_seeded_once_when_the_first_requests_arrive_together() -> None:
+    class SlowCreates(ReadRecordingContainer):
+        def create(self, document: dict[str, Any]) -> dict[str, Any]:
+            time.sleep(0.01)  # a round trip: the other threads arrive while the first one is seeding
+            return super().create(document)
+
+    container = SlowCreates("/fleetId")
+    drones = DroneRepository(container, "fleet-1")
+    start = threading.Barrier(8)
+
+    def seed() -> None:
+        start.wait()
+        drones.seed_once(seed_fleet("fleet-1", 4, BASE))
+
+    threads = [threading.Thread(target=seed) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert container.creates == ["drone-001", "drone-002", "drone-003", "drone-004"]
+
+
+def test_a_redelivery_while_every_drone_is_flying_reports_its_own_reservation() -> None:
+    world = DroneWorld(size=1)
+    world.handle(requested("d1"))
+    world.handle(requested("d1"))  # redelivered: no drone is free to try, and ours is found all the same
+    sent = world.bus.sent_to(DELIVERY_INBOX_QUEUE)
+    assert [m.message_id for m in sent] == ["d1:DroneScheduled"] * 2
+    assert world.drones.waiting() == []
 
 
 def test_redelivered_request_reuses_its_own_reservation() -> None:

@@ -12,7 +12,7 @@ from core.settlement import Complete, DeadLetter, Outcome
 from package.documents import PackageStatus
 from package.handlers import handle_package_message
 from package.repository import PackageRepository
-from tests.unit.app.support import T0, RacingContainer, package_ready, received, requested
+from tests.unit.app.support import T0, RacingContainer, ReadRecordingContainer, package_ready, received, requested
 
 
 class PackageWorld:
@@ -43,6 +43,22 @@ def test_valid_package_is_stored_and_reported_ready_to_the_delivery_session() ->
     assert (package.status, package.weight, package.delivery_id) == (PackageStatus.READY, 3.5, "d1")
     [report] = world.bus.to(DELIVERY_INBOX_QUEUE)
     assert (report.subject, report.session_id, report.message_id) == ("PackageReady", "d1", "d1:PackageReady")
+
+
+def test_a_new_package_is_created_without_reading_it_first() -> None:
+    container = ReadRecordingContainer()
+    world = PackageWorld(container=container)
+    assert isinstance(world.handle(requested()), Complete) and world.reports() == ["PackageReady"]
+    # Only the ended marker is read (before, and after the create: the compensation race); the create itself
+    # answers whether the package existed.
+    assert container.reads == ["ended:d1", "ended:d1"] and container.creates == ["pkg-d1"]
+
+
+def test_a_rejected_package_costs_no_package_read_or_write() -> None:
+    container = ReadRecordingContainer()
+    world = PackageWorld(container=container)
+    assert isinstance(world.handle(requested(weight=300.0)), DeadLetter)
+    assert container.reads == ["ended:d1"] and container.creates == []
 
 
 @pytest.mark.parametrize("weight", [0.0, -1.0, 25.01, 300.0])
