@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from azure.core import MatchConditions
-from azure.core.pipeline.transport import RequestsTransport
+from azure.core.pipeline.transport import HttpTransport, RequestsTransport
 from azure.cosmos import ContainerProxy, CosmosClient
 from azure.cosmos.exceptions import (
     CosmosAccessConditionFailedError,
@@ -18,8 +18,9 @@ from azure.cosmos.exceptions import (
     CosmosResourceExistsError,
     CosmosResourceNotFoundError,
 )
-from requests.utils import get_environ_proxies
+from requests.utils import DEFAULT_CA_BUNDLE_PATH, get_environ_proxies
 
+from adapters.http_transport import Urllib3Transport
 from core.ports import BatchFailed, BatchOperation, Conflict, Document, InvalidId, NotFound, PreconditionFailed
 from core.settings import COSMOS_CONNECTION, Settings
 
@@ -143,23 +144,26 @@ class CosmosContainers:
             return self._client
 
 
-def _transport(endpoint: str, environ: Mapping[str, str] | None = None) -> RequestsTransport:
-    """The SDK's own transport, with what requests would read from the environment read once, here.
+def _transport(endpoint: str, environ: Mapping[str, str] | None = None) -> HttpTransport:  # type: ignore[type-arg]
+    """The client's transport, with what requests would read from the environment read once, here.
 
-    A session that trusts the environment walks os.environ for proxies on every request
-    (Session.merge_environment_settings -> get_environ_proxies): 6 % of the host's CPU under load (py-spy,
-    bench/e2e_bench.py), and it does so whenever any such variable is set (this machine sets REQUESTS_CA_BUNDLE).
-    So the session does not trust the environment; instead the proxy for the account endpoint (NO_PROXY
-    honoured) and the CA bundle requests would use are looked up once, when the client is built.
+    Without a proxy for the account endpoint: urllib3 directly (adapters/http_transport.py), trusting the CA bundle
+    requests would use. With one: the SDK's own requests transport, whose session does not trust the environment
+    either (else it walks os.environ for proxies on every request, Session.merge_environment_settings ->
+    get_environ_proxies: 6 % of the host's CPU under load, py-spy, bench/e2e_bench.py); the proxy (NO_PROXY
+    honoured) is looked up once, when the client is built.
     """
     environ = os.environ if environ is None else environ
     bundle = environ.get("REQUESTS_CA_BUNDLE") or environ.get("CURL_CA_BUNDLE")
+    proxies = get_environ_proxies(endpoint)
+    if not proxies:
+        return Urllib3Transport(verify=bundle or DEFAULT_CA_BUNDLE_PATH)
     transport = RequestsTransport(use_env_settings=False, connection_verify=bundle or True)
     transport.open()  # azure-core builds its session here (trust_env off, its retry-free adapters mounted)
     if transport.session is None:
         raise RuntimeError("azure-core's RequestsTransport.open() made no session")
-    transport.session.proxies.update(get_environ_proxies(endpoint))
-    return transport
+    transport.session.proxies.update(proxies)
+    return transport  # type: ignore[no-any-return]
 
 
 def account_endpoint(connection_string: str) -> str:

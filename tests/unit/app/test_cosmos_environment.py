@@ -1,10 +1,13 @@
 """The Cosmos adapter reads what requests would take from the environment once, when the client is built, and
-never on each request (requests' Session.trust_env stays off)."""
+never on each request: without a proxy it sends through urllib3 directly (adapters/http_transport.py), with one
+through the SDK's requests transport with Session.trust_env off."""
 from __future__ import annotations
 
 import pytest
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 from adapters.cosmos import _transport, account_endpoint
+from adapters.http_transport import Urllib3Transport
 
 ENDPOINT = "https://account.documents.azure.com:443/"
 PROXY_VARIABLES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
@@ -34,18 +37,22 @@ def test_a_proxy_for_the_endpoint_is_taken_once(monkeypatch: pytest.MonkeyPatch)
 def test_no_proxy_excludes_the_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", ".documents.azure.com")
-    transport = _transport(ENDPOINT)
-    assert transport.session is not None and not transport.session.proxies
+    assert isinstance(_transport(ENDPOINT), Urllib3Transport)
+
+
+def test_without_a_proxy_requests_is_not_in_the_path() -> None:
+    assert isinstance(_transport(ENDPOINT, {}), Urllib3Transport)
 
 
 @pytest.mark.parametrize("name", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
 def test_a_ca_bundle_is_the_transport_verify(name: str) -> None:
     transport = _transport(ENDPOINT, {name: "/tmp/bundle.pem"})
-    assert transport.connection_config.verify == "/tmp/bundle.pem"
+    assert isinstance(transport, Urllib3Transport) and transport.verify == "/tmp/bundle.pem"
 
 
-def test_without_a_bundle_the_default_certificates_verify() -> None:
-    assert _transport(ENDPOINT, {}).connection_config.verify is True
+def test_without_a_bundle_the_certificates_requests_would_use_verify() -> None:
+    transport = _transport(ENDPOINT, {})
+    assert isinstance(transport, Urllib3Transport) and transport.verify == DEFAULT_CA_BUNDLE_PATH
 
 
 def test_the_account_endpoint_is_read_from_the_connection_string() -> None:
