@@ -3,8 +3,9 @@
 Why: azure-core's default sync transport goes through `requests`, which adds a request object, a prepared
 request (URL re-parsed, headers merged), cookie-jar bookkeeping and hooks to every call before urllib3 sends it.
 The Cosmos SDK needs none of that: it signs and sets every header itself, and reads every body whole. Under load
-that layer was about a seventh of the Functions host's CPU (py-spy, bench/e2e_bench.py). This transport hands the SDK's request to a urllib3 pool as it is and maps urllib3's failures to the
-azure-core errors the SDK's retry policies act on, the way azure-core's RequestsTransport maps requests' ones
+that layer was about a seventh of the Functions host's CPU (py-spy, bench/e2e_bench.py). This transport hands
+the SDK's request to a urllib3 pool as it is and maps urllib3's failures to the azure-core errors the SDK's retry
+policies act on, the way azure-core's RequestsTransport maps requests' ones
 (azure/core/pipeline/transport/_requests_basic.py): a connection that could not be made is a
 ServiceRequestError (safe to retry: nothing was sent), one that broke after sending is a ServiceResponseError.
 
