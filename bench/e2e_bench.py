@@ -10,9 +10,11 @@
 Each configuration (every combination of ``--vary`` values and ``--host-instances``) runs on a fresh stack:
 devstack's own Supervisor and service specs, free loopback ports, flights scaled down as in the end-to-end
 tests. Clients POST deliveries (closed loop: ``--clients`` each waiting for its delivery to end; open loop:
-``--rate`` per second) and poll GET until every delivery is terminal. Reported: throughput, POST→Shipped
+``--rate`` per second) and wait for every delivery to be terminal (``--wait``). Reported: throughput, POST→Shipped
 percentiles, per-hop latency from each delivery's history, CPU seconds per delivery of every process
-(utime+stime from /proc/<pid>/stat), the CPU-bound rate (cores ÷ CPU per delivery) and achieved ÷ bound.
+(utime+stime from /proc/<pid>/stat), the CPU-bound rate (cores ÷ CPU per delivery) and achieved ÷ bound, and
+the busiest process's share of one core with its own bound (1 ÷ its CPU per delivery: one Python process, one
+GIL, at most one core), which is what caps a single host before the machine's cores are used up.
 Figures are printed, never asserted: this is a benchmark, not a test.
 
 How a client learns that its delivery ended (``--wait``, comma-separated values run side by side):
@@ -141,6 +143,11 @@ class Result:
     gets_per_delivery: float
     load: dict[str, float]
     idle_cpu_percent: dict[str, float] = field(default_factory=dict)  # % of one core, before any load
+    # The process with the most CPU per delivery: each of ours is one Python process (one GIL, one event loop),
+    # so it can use at most one core, and 1 ÷ its CPU per delivery bounds the rate whatever the other cores do.
+    busiest: str = ""
+    busiest_core_share: float = 0.0   # of one core, over the measured window
+    one_process_bound_rate: float = float("inf")
 
 
 def _at(entry: dict[str, Any]) -> float | None:
@@ -417,7 +424,7 @@ async def drive(target: Target, config: Config, args: argparse.Namespace, consol
     if args.idle and args.settle:
         await asyncio.sleep(args.settle)  # e.g. past tryTimeout, when the host rests its spare session slots
     idle = await idle_cpu(target, args.idle) if args.idle else {}
-    connector = aiohttp.TCPConnector(limit=0, force_close=args.host_instances_spread)
+    connector = aiohttp.TCPConnector(limit=0, force_close=args.connection_per_request)
     async with aiohttp.ClientSession(connector=connector, timeout=aiohttp.ClientTimeout(total=60)) as session:
         client = DeliveriesClient(session, target.base_url)
         with Progress(TextColumn(f"[bold]{config.label}[/]"), BarColumn(), MofNCompleteColumn(),
@@ -464,8 +471,15 @@ def summarize(config: Config, samples: list[Sample], seconds: float, cpu: dict[s
     ours = sum(cpu.values())
     load = {"cores": cores, "loadavg_1m": os.getloadavg()[0], "machine_busy_cores": machine_busy / seconds,
             "other_processes_cores": max(0.0, (machine_busy - ours) / seconds)}
-    return Result(config.label, config.host_instances, config.wait, count, outcomes, seconds, throughput, latency,
-                  per_delivery, stack_total, bound, throughput / bound, sum(s.gets for s in samples) / count, load)
+    stack = {name: value for name, value in per_delivery.items() if name != "bench client"}
+    busiest = max(stack, key=lambda name: stack[name]) if stack else ""
+    result = Result(config.label, config.host_instances, config.wait, count, outcomes, seconds, throughput, latency,
+                    per_delivery, stack_total, bound, throughput / bound, sum(s.gets for s in samples) / count, load)
+    if busiest and stack[busiest]:
+        result.busiest = busiest
+        result.busiest_core_share = stack[busiest] * throughput
+        result.one_process_bound_rate = 1.0 / stack[busiest]
+    return result
 
 
 def configs(args: argparse.Namespace) -> list[Config]:
@@ -533,6 +547,8 @@ def print_tables(console: Console, results: list[Result]) -> None:
         ("CPU/delivery stack total", [f"{r.cpu_total:.4f}" for r in results]),
         ("CPU-bound rate /s", [f"{r.cpu_bound_rate:.1f}" for r in results]),
         ("achieved ÷ bound", [f"{r.achieved_over_bound:.0%}" for r in results]),
+        ("busiest process: share of one core", [f"{r.busiest} {r.busiest_core_share:.0%}" for r in results]),
+        ("its one-core bound /s (1 ÷ its CPU/delivery)", [f"{r.one_process_bound_rate:.1f}" for r in results]),
         ("client waits by", [r.wait for r in results]),
         ("GETs per delivery in flight", [f"{r.gets_per_delivery:.1f}" for r in results]),
         ("outcomes", [", ".join(f"{k} {v}" for k, v in sorted(r.outcomes.items())) for r in results]),
@@ -587,11 +603,13 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--readiness-deadline", type=float, default=30.0, help="ReadinessDeadlineSeconds")
     parser.add_argument("--fleet-size", type=int, default=64, help="FleetSize (enough drones for the load)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--connection-per-request", action="store_true",
+                        help="close each HTTP connection after its request (default: keep-alive, one pooled "
+                             "connection per client in flight; SO_REUSEPORT spreads connections, not requests, among "
+                             "host instances, so a pool of 16 lands on both)")
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument("--keep", action="store_true", help="keep each stack's data folder (logs, SQLite)")
     args = parser.parse_args(argv)
-    # One connection per request with several instances, so SO_REUSEPORT spreads requests among them.
-    args.host_instances_spread = max(args.host_instances) > 1
     if args.base_url and (args.vary or args.host_instances != [1] or args.setting):
         parser.error("--vary, --setting and --host-instances need a stack of the bench's own (no --base-url)")
     if args.base_url and args.wait not in (None, ["poll"]):
