@@ -8,6 +8,7 @@ output, and call the handler's periodic ``tick``. (Engine API: qpid-proton "Conn
 """
 from __future__ import annotations
 
+import contextlib
 import errno
 import logging
 import selectors
@@ -28,6 +29,9 @@ DEFAULT_HANDSHAKE_TIMEOUT = 30.0
 # The listener stays readable while the backlog holds connections, so retrying at once would spin.
 _RESOURCE_ERRNOS = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 _ACCEPT_BACKOFF_MIN, _ACCEPT_BACKOFF_MAX = 0.05, 1.0
+# The longest a quiet loop sleeps between timer passes (a cap, so a handler's estimate is never trusted
+# for long): with nothing on the wire and nothing due, the broker wakes once a second, not every tick.
+IDLE_TICK_MAX_SECONDS = 1.0
 
 
 class EngineHandler(Protocol):
@@ -35,6 +39,10 @@ class EngineHandler(Protocol):
 
     def tick(self) -> None:
         """Periodic broker work."""
+        ...
+
+    def seconds_until_due(self) -> float:
+        """How long ``tick`` will have nothing to do, as far as the handler knows."""
         ...
 
 
@@ -78,6 +86,11 @@ class EngineLoop:
         self.listener.setblocking(False)
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.listener, selectors.EVENT_READ)
+        # stop() writes a byte here so a loop sleeping through a quiet spell (up to IDLE_TICK_MAX_SECONDS) ends now.
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._wake_reader.setblocking(False)
+        self._wake_writer.setblocking(False)
+        self.selector.register(self._wake_reader, selectors.EVENT_READ)
         self.endpoints: dict[socket.socket, _Endpoint] = {}
         self._stopping = False
         self._methods: dict[str, Callable[[Event], object] | None] = {}  # the handler's method per event type
@@ -87,30 +100,56 @@ class EngineLoop:
     def stop(self) -> None:
         """Ask the loop to finish after the current pass (safe from a signal handler)."""
         self._stopping = True
+        with contextlib.suppress(OSError):  # already closed, or an earlier stop()'s byte is still unread
+            self._wake_writer.send(b"\0")
 
     def run(self) -> None:
         """Loop until stopped; then close every connection."""
         next_tick = time.monotonic() + self.tick_seconds
+        busy = True  # anything on the wire since the last timer pass
         while not self._stopping:
             timeout = max(0.0, next_tick - time.monotonic())
-            for key, mask in self.selector.select(timeout):
+            events = self.selector.select(timeout)
+            for key, mask in events:
                 if key.fileobj is self.listener:
                     self._accept()
                 elif isinstance(key.fileobj, socket.socket):  # every other registered file is a client's socket
                     endpoint = self.endpoints.get(key.fileobj)
                     if endpoint is not None:
                         self._service(endpoint, readable=bool(mask & selectors.EVENT_READ))
+            if events and not busy:
+                # Frames may have created timers (locks, schedules, session waits): back to the usual cadence.
+                busy = True
+                next_tick = min(next_tick, time.monotonic() + self.tick_seconds)
             if time.monotonic() >= next_tick:
-                next_tick = time.monotonic() + self.tick_seconds
                 self.handler.tick()
                 if self.on_tick is not None:
                     self._run_on_tick(self.on_tick)
                 self._after_tick()
                 self._resume_accepting()
+                next_tick = time.monotonic() + (self.tick_seconds if busy else self._quiet_wait())
+                busy = False
         for endpoint in list(self.endpoints.values()):
             self._close(endpoint)
         self.selector.close()
         self.listener.close()
+        self._wake_reader.close()
+        self._wake_writer.close()
+
+    def _quiet_wait(self) -> float:
+        """After a pass with nothing on the wire since the one before: sleep until the handler's next due work,
+        a connection's heartbeat or handshake deadline, or resuming accepts, whichever comes first; at least one
+        tick, at most IDLE_TICK_MAX_SECONDS. Until then only a socket event wakes the loop, and any event brings
+        the usual tick back (run)."""
+        now = time.monotonic()
+        wait = min(IDLE_TICK_MAX_SECONDS, self.handler.seconds_until_due())
+        for endpoint in self.endpoints.values():
+            for deadline in (endpoint.deadline, endpoint.handshake_deadline):
+                if deadline:
+                    wait = min(wait, deadline - now)
+        if self._accept_paused_until:
+            wait = min(wait, self._accept_paused_until - now)
+        return max(self.tick_seconds, wait)
 
     @staticmethod
     def _run_on_tick(job: Callable[[], None]) -> None:

@@ -90,6 +90,15 @@ class BrokerHandler(Handler):
         except Exception:
             log.exception("timer tick failed")
 
+    def seconds_until_due(self) -> float:
+        """How long the loop may sleep before ``tick`` has work: the earliest lock, schedule, expiry or session
+        wait, or the next token check while any connection is open."""
+        now = self.broker.clock()
+        due = timers.next_due(self.broker)
+        if self._connections:
+            due = min(due, self._next_token_check)
+        return max(0.0, due - now)
+
     # --- connections -------------------------------------------------------------------------------
 
     @guarded

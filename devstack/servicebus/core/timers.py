@@ -26,6 +26,23 @@ def tick(broker: Broker) -> None:
             broker.store.prune_duplicates(now)
 
 
+def next_due(broker: Broker) -> float:
+    """The broker-clock instant of the earliest work ``tick`` may have (a heap may still hold entries already
+    settled or cancelled, so this can be early, never late); ``inf`` when nothing is pending."""
+    candidates = [broker.next_prune if broker.duplicates else float("inf")]
+    if broker.lock_heap:
+        candidates.append(broker.lock_heap[0][0])
+    if broker.session_heap:
+        candidates.append(broker.session_heap[0][0])
+    for entity in broker.entities.values():
+        if entity.scheduled:
+            candidates.append(entity.scheduled[0][0])
+        if entity.expiring:
+            candidates.append(entity.expiring[0][0])
+        candidates.extend(waiter.deadline for waiter in entity.waiters)
+    return min(candidates)
+
+
 def _expire_locks(broker: Broker, now: float) -> None:
     heap = broker.lock_heap
     while heap and heap[0][0] <= now:

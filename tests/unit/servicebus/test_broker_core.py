@@ -147,6 +147,21 @@ def test_scheduled_message_waits_and_can_be_cancelled(broker: Broker, clock: Fak
     assert receiver.bodies == [b"later"]
 
 
+def test_next_due_is_the_earliest_pending_work(broker: Broker, clock: FakeClock) -> None:
+    # What lets the AMQP loop sleep while idle (amqp/loop.py): never later than the work tick would do.
+    assert timers.next_due(broker) == float("inf")
+    broker.send("q", [env("later", scheduled_at=clock.now + 30)])
+    assert timers.next_due(broker) == clock.now + 30
+    broker.send("q", [env("now")])
+    attach(broker, "q", FakeReceiver())  # takes "now": its lock (LockDuration 10 s) expires first
+    assert timers.next_due(broker) == clock.now + 10
+    attach(broker, "s", FakeReceiver(), sessionful=True, timeout=5.0)  # no session yet: waits up to 5 s
+    assert timers.next_due(broker) == clock.now + 5
+    clock.advance(5)
+    timers.tick(broker)  # the session wait timed out
+    assert timers.next_due(broker) == clock.now + 5  # the lock, 10 s after it was taken
+
+
 def test_duplicates_dropped_inside_window_only(broker: Broker, clock: FakeClock) -> None:
     broker.send("dd", [env("1", message_id="m"), env("2", message_id="m")])
     clock.advance(21)
