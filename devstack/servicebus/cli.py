@@ -86,6 +86,7 @@ def main(argv: list[str]) -> int:
             admin.close()
         store.close()
         return 1
+    board.wake = loop.wake  # a quiet loop sleeps between passes: a reader must not wait for the next one
     log.info("%d queues, %d topics from %s", len(topology.queues), len(topology.topics), args.config)
     if admin is not None:
         admin.start()

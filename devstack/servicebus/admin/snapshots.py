@@ -36,6 +36,8 @@ class SnapshotBoard(Generic[T]):
         self._error: str | None = None
         self._generation = 0  # bumped at every publication (or failure) so waiters know theirs came
         self._wanted = False  # read without the lock by the loop: a stale False only delays to the next tick
+        # Set by the broker to its loop's wake(): a quiet loop sleeps up to a second between timer passes.
+        self.wake: Callable[[], None] = lambda: None
 
     def on_tick(self) -> None:
         """Loop thread: count and publish if a reader is waiting for a fresh snapshot."""
@@ -61,6 +63,7 @@ class SnapshotBoard(Generic[T]):
                 return self._latest
             generation = self._generation
             self._wanted = True
+            self.wake()
             if not self._changed.wait_for(lambda: self._generation != generation, timeout):
                 raise SnapshotUnavailable(f"the broker's loop published no snapshot within {timeout:g} s")
             if self._error is not None:

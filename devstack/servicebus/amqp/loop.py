@@ -100,7 +100,12 @@ class EngineLoop:
     def stop(self) -> None:
         """Ask the loop to finish after the current pass (safe from a signal handler)."""
         self._stopping = True
-        with contextlib.suppress(OSError):  # already closed, or an earlier stop()'s byte is still unread
+        self.wake()
+
+    def wake(self) -> None:
+        """Any thread (or a signal handler): end the loop's wait now, so the next timer pass comes within a tick
+        even during a quiet spell (a stop, or the admin endpoint asking for a snapshot)."""
+        with contextlib.suppress(OSError):  # closed already, or an earlier byte is still unread (enough)
             self._wake_writer.send(b"\0")
 
     def run(self) -> None:
@@ -113,6 +118,9 @@ class EngineLoop:
             for key, mask in events:
                 if key.fileobj is self.listener:
                     self._accept()
+                elif key.fileobj is self._wake_reader:
+                    with contextlib.suppress(OSError):
+                        self._wake_reader.recv(4096)
                 elif isinstance(key.fileobj, socket.socket):  # every other registered file is a client's socket
                     endpoint = self.endpoints.get(key.fileobj)
                     if endpoint is not None:

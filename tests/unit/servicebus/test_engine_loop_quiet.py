@@ -80,3 +80,14 @@ def test_traffic_brings_the_usual_tick_back() -> None:
     # Frames may have created timers, so a pass follows within about one tick, not up to a second later.
     assert any(sent <= at <= sent + 4 * TICK for at in handler.ticks), (sent, handler.ticks)
 
+
+
+def test_wake_brings_a_pass_within_a_tick() -> None:
+    # The admin endpoint's snapshot requests wake the loop (admin/snapshots.py): no second-long wait for a count.
+    handler = CountingHandler()
+    with running(handler) as loop:
+        time.sleep(1.2)  # quiet by now
+        asked = time.monotonic()
+        loop.wake()
+        time.sleep(0.5)
+    assert any(asked <= at <= asked + 4 * TICK for at in handler.ticks), (asked, handler.ticks)
