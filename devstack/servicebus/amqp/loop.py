@@ -86,7 +86,8 @@ class EngineLoop:
         self.listener.setblocking(False)
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.listener, selectors.EVENT_READ)
-        # stop() writes a byte here so a loop sleeping through a quiet spell (up to IDLE_TICK_MAX_SECONDS) ends now.
+        # wake() (stop, admin snapshot requests) writes a byte here: a loop sleeping through a quiet spell (up to
+        # IDLE_TICK_MAX_SECONDS) ends its wait at once, and the event brings the usual tick back.
         self._wake_reader, self._wake_writer = socket.socketpair()
         self._wake_reader.setblocking(False)
         self._wake_writer.setblocking(False)
