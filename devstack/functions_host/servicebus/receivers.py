@@ -174,11 +174,6 @@ class SdkReceiverFactory:
             raise ValueError(f"{address}: a Service Bus trigger names a queue, or a topic and a subscription")
         else:
             receiver = self._client.get_subscription_receiver(address.topic, address.subscription, **kwargs)
-        # receive_messages(n > 1) keeps pulling for 0.2 s after its first message (the SDK's private
-        # _further_pull_receive_timeout, azure/servicebus/_common/receiver_mixins.py), so a trigger with free
-        # slots held every message up to 0.2 s before invoking anything. The Functions host's processor dispatches
-        # each message as it arrives; with 0 a receive returns what the first read brought.
-        receiver._further_pull_receive_timeout = 0.0
         return receiver
 
     async def open(self) -> SdkReceiver:

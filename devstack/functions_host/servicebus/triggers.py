@@ -108,24 +108,29 @@ class ServiceBusListener:
         await self._discard(receiver)
 
     async def _pump_once(self, receiver: ReceiverPort, slots: asyncio.Semaphore) -> None:
+        """Take a free slot, receive one message for it, start its invocation (the slot is freed when it ends).
+
+        One message per receive, never a batch for every free slot: the SDK's receive_messages(n > 1) can keep a
+        message it already holds until another one arrives or the whole wait (the try-timeout, 60 s) ends. A
+        message read by another call on the same connection (a settlement awaiting its outcome, a lock renewal,
+        the keep-alive) while the receive is sending its link credit lands in the receiver's buffer without
+        counting as "the first message" that ends the receive early (azure/servicebus/aio/
+        _servicebus_receiver_async.py, _receive). With n = 1 the receive ends as soon as anything is buffered. It
+        costs one credit frame per message, and a free slot asks again at once."""
         if await self._until_stopped(slots.acquire()) is None:
             return
-        free = 1
-        while free < self._options.max_concurrent_calls and not slots.locked():
-            await slots.acquire()
-            free += 1
         try:
-            messages = await self._until_stopped(receiver.receive(free, self._options.try_timeout)) or []
+            messages = await self._until_stopped(receiver.receive(1, self._options.try_timeout)) or []
         except BaseException:
-            for _ in range(free):
-                slots.release()
-            raise
-        for _ in range(free - len(messages)):
             slots.release()
-        for message in messages:
-            task = asyncio.create_task(self._handle(receiver, message))
-            self._in_flight.add(task)
-            task.add_done_callback(functools.partial(self._handled, slots))
+            raise
+        if not messages:
+            slots.release()
+            return
+        (message,) = messages  # at most max_count (the port's contract): one slot, one invocation
+        task = asyncio.create_task(self._handle(receiver, message))
+        self._in_flight.add(task)
+        task.add_done_callback(functools.partial(self._handled, slots))
 
     def _handled(self, slots: asyncio.Semaphore, task: asyncio.Task[None]) -> None:
         """A message's handling ended: forget its task and free its slot."""

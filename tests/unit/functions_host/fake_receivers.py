@@ -29,10 +29,15 @@ class FakeEntity:
     locked_sessions: set[str] = field(default_factory=set)
     session_state: dict[str, Any] = field(default_factory=dict)
     renewals: int = 0
+    # Model the SDK's receive_messages(n > 1): a message already buffered when the call starts does not end its
+    # wait, only one arriving during it does (see ServiceBusListener._pump_once).
+    batches_wait_for_an_arrival: bool = False
+    arrivals: int = 0
 
     def add(self, *messages: FakeMessage) -> None:
         """Enqueue messages."""
         self.messages.extend(messages)
+        self.arrivals += len(messages)
 
 
 class FakeKeepAlive:
@@ -59,8 +64,11 @@ class FakeReceiver:
 
     async def receive(self, max_count: int, max_wait: float) -> list[Any]:
         deadline = asyncio.get_running_loop().time() + max_wait
+        arrivals = self.entity.arrivals
         while True:
             mine = [m for m in self.entity.messages if m.session_id == self._session_id][:max_count]
+            if mine and max_count > 1 and self.entity.batches_wait_for_an_arrival and self.entity.arrivals == arrivals:
+                mine = []  # held until another message arrives or the wait ends
             if mine or asyncio.get_running_loop().time() >= deadline:
                 for message in mine:
                     self.entity.messages.remove(message)

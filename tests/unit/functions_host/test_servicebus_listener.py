@@ -109,6 +109,21 @@ def test_max_concurrent_calls_is_never_exceeded() -> None:
     assert peak == 3
 
 
+def test_a_message_waiting_when_a_receive_starts_is_invoked_at_once() -> None:
+    # The SDK's receive_messages(n > 1) may hold a message that reached its buffer while the call was sending
+    # credit until the next message arrives or the try-timeout (60 s) ends: the CI failure where Drone Scheduler
+    # saw a DeliveryRequested 12 s late. One message per receive cannot be held that way.
+    entity = FakeEntity(batches_wait_for_an_arrival=True)
+    entity.add(FakeMessage("waiting"))
+    invoked: list[str] = []
+
+    async def process(receiver: ReceiverPort, message: Any) -> None:
+        invoked.append(message.body)
+
+    listener = listener_for(entity, process, try_timeout=30.0)
+    asyncio.run(run_until(listener, lambda: invoked == ["waiting"], within=2.0))
+
+
 def test_sessions_are_served_one_message_at_a_time_in_order() -> None:
     entity = FakeEntity()
     entity.add(*(FakeMessage(f"A{n}", "A") for n in range(4)))
