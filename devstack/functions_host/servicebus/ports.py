@@ -17,8 +17,10 @@ class ReceiverPort(Protocol):
     def session_id(self) -> str | None:
         """The locked session's id (None for a non-session receiver)."""
 
-    async def receive(self, max_count: int, max_wait: float) -> list[Any]:
-        """Up to ``max_count`` locked messages, waiting at most ``max_wait`` seconds for the first."""
+    async def receive(self, max_count: int, max_wait: float, *, quiet: bool = False) -> list[Any]:
+        """Up to ``max_count`` locked messages, waiting at most ``max_wait`` seconds for the first. ``quiet``: the
+        caller has nothing of this receiver's in flight (no lock to renew, no settlement pending), so the
+        receiver may check its connection less often while it waits."""
 
     def lock_token(self, message: Any) -> str:
         """The message's lock token (its identity for settlement)."""

@@ -16,6 +16,14 @@ from devstack.functions_host.tls import client_ssl_context
 
 log = logging.getLogger(__name__)
 DEAD_LETTER_SUFFIX = "/$deadletterqueue"
+# How long one read of a receiver's connection waits for a frame (the SDK's `socket_timeout`; its default over
+# AMQP/TCP is 0.2 s, azure/servicebus/_common/_configuration.py). Every waiting receive and pending session accept
+# reads in that rhythm, frames or not: most of an idle host's CPU. A receiver with nothing in flight (no lock to
+# renew, no settlement awaiting its outcome) reads with QUIET_READ_SECONDS; once something is in flight, the
+# short one again, because a lock renewal's reply is read only after a pending read ends (the socket is read
+# under one lock), and a 2 s lock must not wait a second for it.
+BUSY_READ_SECONDS = 0.2
+QUIET_READ_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -97,9 +105,19 @@ class SdkReceiver:
         """The locked session's id, if a session receiver."""
         return self._session_id
 
-    async def receive(self, max_count: int, max_wait: float) -> list[Any]:
-        """Locked messages (the SDK issues link credit for ``max_count``)."""
+    async def receive(self, max_count: int, max_wait: float, *, quiet: bool = False) -> list[Any]:
+        """Locked messages (the SDK issues link credit for ``max_count``); ``quiet``: nothing of this receiver's
+        is in flight, so its reads may wait longer (QUIET_READ_SECONDS)."""
+        self._read_every(QUIET_READ_SECONDS if quiet else BUSY_READ_SECONDS)
         return await self._receiver.receive_messages(max_message_count=max_count, max_wait_time=max_wait)
+
+    def _read_every(self, seconds: float) -> None:
+        # The pyamqp client reads its socket_timeout on every read (ReceiveClientAsync._socket_timeout): a
+        # private attribute, pinned by tests/unit/functions_host/test_sdk_receivers.py. No handler yet (the
+        # receive opens the link first): the receiver's own socket_timeout applies to that first call.
+        handler = getattr(self._receiver, "_handler", None)
+        if handler is not None:
+            handler._socket_timeout = seconds
 
     def lock_token(self, message: Any) -> str:
         """The message's lock token as a string."""
@@ -184,7 +202,10 @@ class SdkReceiverFactory:
 
     async def accept_session(self, max_wait: float) -> SdkReceiver | None:
         """The next available session, or None when none is available within ``max_wait``."""
-        receiver = self._receiver(session_id=NEXT_AVAILABLE_SESSION, max_wait_time=max_wait)
+        # Nothing is in flight while the accept waits: quiet reads (QUIET_READ_SECONDS). The session it locks
+        # is read in the busy rhythm (its lock is renewed while held): SdkReceiver.receive sets it per call.
+        receiver = self._receiver(session_id=NEXT_AVAILABLE_SESSION, max_wait_time=max_wait,
+                                  socket_timeout=QUIET_READ_SECONDS)
         try:
             await receiver.__aenter__()
         except OperationTimeoutError:
@@ -197,6 +218,8 @@ class SdkReceiverFactory:
         if not isinstance(session_id, str):  # the attach reply named no session: treat as none available
             await receiver.close()
             return None
+        # Its connection's own reads (a lock renewal's or a settlement's wait for the reply) in the busy rhythm too.
+        receiver._handler._connection._socket_timeout = BUSY_READ_SECONDS
         return SdkReceiver(receiver, session_id)
 
     async def close(self) -> None:

@@ -116,11 +116,15 @@ class ServiceBusListener:
         the keep-alive) while the receive is sending its link credit lands in the receiver's buffer without
         counting as "the first message" that ends the receive early (azure/servicebus/aio/
         _servicebus_receiver_async.py, _receive). With n = 1 the receive ends as soon as anything is buffered. It
-        costs one credit frame per message, and a free slot asks again at once."""
+        costs one credit frame per message, and a free slot asks again at once.
+
+        With no invocation in flight the receive is quiet: nothing waits for a reply on its connection, so it may
+        read less often (receivers.QUIET_READ_SECONDS)."""
         if await self._until_stopped(slots.acquire()) is None:
             return
         try:
-            messages = await self._until_stopped(receiver.receive(1, self._options.try_timeout)) or []
+            messages = await self._until_stopped(
+                receiver.receive(1, self._options.try_timeout, quiet=not self._in_flight)) or []
         except BaseException:
             slots.release()
             raise

@@ -33,6 +33,7 @@ class FakeEntity:
     # wait, only one arriving during it does (see ServiceBusListener._pump_once).
     batches_wait_for_an_arrival: bool = False
     arrivals: int = 0
+    receives: list[tuple[int, bool]] = field(default_factory=list)  # (max_count, quiet) of each receive
 
     def add(self, *messages: FakeMessage) -> None:
         """Enqueue messages."""
@@ -62,7 +63,8 @@ class FakeReceiver:
     def session_id(self) -> str | None:
         return self._session_id
 
-    async def receive(self, max_count: int, max_wait: float) -> list[Any]:
+    async def receive(self, max_count: int, max_wait: float, *, quiet: bool = False) -> list[Any]:
+        self.entity.receives.append((max_count, quiet))
         deadline = asyncio.get_running_loop().time() + max_wait
         arrivals = self.entity.arrivals
         while True:

@@ -124,6 +124,38 @@ def test_a_message_waiting_when_a_receive_starts_is_invoked_at_once() -> None:
     asyncio.run(run_until(listener, lambda: invoked == ["waiting"], within=2.0))
 
 
+def test_a_receive_is_quiet_only_while_nothing_is_in_flight() -> None:
+    # A quiet receive may read its connection seldom; a running invocation's lock renewal and settlement need
+    # their replies read promptly, so any receive made while one runs is not quiet.
+    entity = FakeEntity()
+    entity.add(FakeMessage("first"))
+    release = asyncio.Event()
+
+    async def process(receiver: ReceiverPort, message: Any) -> None:
+        if message.body == "first":
+            await release.wait()
+
+    async def scenario() -> None:
+        task = asyncio.create_task(listener.run())
+        while len(entity.receives) < 2:  # the first receive brought "first"; the second waits while it runs
+            await asyncio.sleep(0.005)
+        entity.add(FakeMessage("second"))
+        while len(entity.outcomes) < 1:
+            await asyncio.sleep(0.005)
+        release.set()
+        while len(entity.outcomes) < 2 or len(entity.receives) < 4:
+            await asyncio.sleep(0.005)
+        listener.stop()
+        await asyncio.wait_for(task, 5)
+
+    listener = listener_for(entity, process, try_timeout=0.05)
+    asyncio.run(asyncio.wait_for(scenario(), 10))
+    assert entity.receives[0] == (1, True)       # nothing in flight yet
+    assert entity.receives[1] == (1, False)      # "first" is running
+    assert entity.receives[-1] == (1, True)      # both done: quiet again
+    assert all(count == 1 for count, _ in entity.receives)
+
+
 def test_sessions_are_served_one_message_at_a_time_in_order() -> None:
     entity = FakeEntity()
     entity.add(*(FakeMessage(f"A{n}", "A") for n in range(4)))
