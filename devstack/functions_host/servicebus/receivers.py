@@ -113,7 +113,7 @@ class SdkReceiver:
 
     def _read_every(self, seconds: float) -> None:
         # The pyamqp client reads its socket_timeout on every read (ReceiveClientAsync._socket_timeout): a
-        # private attribute, pinned by tests/unit/functions_host/test_sdk_receivers.py. No handler yet (the
+        # private attribute, pinned by tests/functions/test_sdk_receivers.py. No handler yet (the
         # receive opens the link first): the receiver's own socket_timeout applies to that first call.
         handler = getattr(self._receiver, "_handler", None)
         if handler is not None:
