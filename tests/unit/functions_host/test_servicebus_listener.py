@@ -21,12 +21,17 @@ def options(**overrides: Any) -> ListenerOptions:
 async def run_until(listener: ServiceBusListener, done: Callable[[], bool], within: float = 5.0) -> None:
     """Run the listener until ``done()`` holds (``within`` seconds at most), then stop it and wait for it to finish."""
     task = asyncio.create_task(listener.run())
-    deadline = asyncio.get_running_loop().time() + within
-    while not done():
-        assert asyncio.get_running_loop().time() < deadline, "listener did not get there in time"
-        await asyncio.sleep(0.005)
+    await reached(done, within)
     listener.stop()
     await asyncio.wait_for(task, 5)
+
+
+async def reached(done: Callable[[], bool], within: float = 5.0) -> None:
+    """Wait until ``done()`` holds (``within`` seconds at most)."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not done():
+        assert asyncio.get_running_loop().time() < deadline, "the listener did not get there in time"
+        await asyncio.sleep(0.005)
 
 
 def listener_for(entity: FakeEntity, process: Callable[[ReceiverPort, Any], Awaitable[None]],
@@ -137,14 +142,11 @@ def test_a_receive_is_quiet_only_while_nothing_is_in_flight() -> None:
 
     async def scenario() -> None:
         task = asyncio.create_task(listener.run())
-        while len(entity.receives) < 2:  # the first receive brought "first"; the second waits while it runs
-            await asyncio.sleep(0.005)
+        await reached(lambda: len(entity.receives) >= 2)  # the first brought "first"; the second waits meanwhile
         entity.add(FakeMessage("second"))
-        while len(entity.outcomes) < 1:
-            await asyncio.sleep(0.005)
+        await reached(lambda: len(entity.outcomes) >= 1)
         release.set()
-        while len(entity.outcomes) < 2 or len(entity.receives) < 4:
-            await asyncio.sleep(0.005)
+        await reached(lambda: len(entity.outcomes) >= 2 and len(entity.receives) >= 4)
         listener.stop()
         await asyncio.wait_for(task, 5)
 
