@@ -2,7 +2,7 @@
 
 An idle receiver reads seldom (receivers.QUIET_READ_SECONDS); one with work in flight reads in the SDK's usual
 rhythm, so the replies lock renewals and settlements wait for are not held up. The adapter sets the pyamqp
-client's private read timeout: these tests fail if an SDK upgrade renames it.
+client's private read timeout: the first test fails if an SDK upgrade renames it.
 """
 from __future__ import annotations
 
@@ -41,22 +41,27 @@ def send(broker: Broker, queue: str, message: ServiceBusMessage) -> None:
 def test_a_quiet_receive_reads_seldom_and_a_busy_one_in_the_sdk_rhythm(broker: Broker) -> None:
     send(broker, "plain", ServiceBusMessage("one"))
 
-    async def scenario() -> tuple[float, float, list[str]]:
+    async def scenario() -> tuple[tuple[float, float], float, float, list[str]]:
         factory = SdkReceiverFactory(broker.connection_string, EntityAddress(queue="plain"), prefetch_count=0)
         try:
             receiver = await factory.open()
+            # Before the adapter sets anything: the SDK itself holds its read timeout in these attributes (were
+            # they renamed, the adapter's assignments would go unread and only this would notice).
+            handler = receiver._receiver._handler
+            sdk_default = (handler._socket_timeout, handler._connection._socket_timeout)
             got = await receiver.receive(1, 5.0, quiet=True)
             quiet = receiver._receiver._handler._socket_timeout
             assert await receiver.receive(1, 0.3, quiet=False) == []
             busy = receiver._receiver._handler._socket_timeout
             for message in got:
                 await receiver.complete(message)
-            return quiet, busy, [str(message) for message in got]
+            return sdk_default, quiet, busy, [str(message) for message in got]
         finally:
             await factory.close()
 
-    quiet, busy, bodies = asyncio.run(scenario())
+    sdk_default, quiet, busy, bodies = asyncio.run(scenario())
     assert bodies == ["one"]
+    assert sdk_default == (BUSY_READ_SECONDS, BUSY_READ_SECONDS)
     assert (quiet, busy) == (QUIET_READ_SECONDS, BUSY_READ_SECONDS)
 
 
